@@ -1,0 +1,149 @@
+//! Opening the connection pool for a [`DatabaseUrl`], with the settings each engine needs:
+//! SQLite in WAL mode with a busy timeout and foreign keys on; short connect and acquire timeouts
+//! everywhere, so that an unreachable database becomes a quick `503`, not a hang.
+
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use secrecy::ExposeSecret;
+
+use crate::url::{DatabaseUrl, SqliteTarget};
+
+/// How the pool behaves.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// Most connections held at once.
+    pub max_connections: u32,
+    /// How long a request waits for a free connection.
+    pub acquire_timeout: Duration,
+    /// How long opening one connection may take.
+    pub connect_timeout: Duration,
+    /// Open connections on first use instead of at start-up.
+    pub lazy: bool,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: default_pool_size(),
+            acquire_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+            lazy: false,
+        }
+    }
+}
+
+/// Four connections per core, at least eight: enough to keep the cores busy while some wait on I/O.
+fn default_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    u32::try_from(cores * 4).unwrap_or(u32::MAX).max(8)
+}
+
+/// Why the database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The server could not be reached or refused the connection.
+    #[error("cannot connect to the {engine} database at {target}: {source}")]
+    Unreachable {
+        /// Engine name.
+        engine: &'static str,
+        /// The URL with its password hidden.
+        target: String,
+        /// The driver's error.
+        source: DbErr,
+    },
+    /// SQL Server is recognised but this build does not connect to it yet.
+    #[error("DATABASE_URL names SQL Server ({0}); this build parses SQL Server URLs but cannot connect to SQL Server yet")]
+    SqlServerUnsupported(String),
+}
+
+/// Opens a connection pool.
+pub async fn connect(url: &DatabaseUrl, pool: &PoolSettings) -> Result<DatabaseConnection, ConnectError> {
+    let options = match url {
+        DatabaseUrl::Sqlite(target) => sqlite_options(target, pool),
+        DatabaseUrl::Postgres(raw) | DatabaseUrl::MySql(raw) => {
+            let mut options = ConnectOptions::new(raw.expose_secret().to_owned());
+            apply_pool(&mut options, pool);
+            options
+        }
+        DatabaseUrl::MsSql(target) => return Err(ConnectError::SqlServerUnsupported(target.to_string())),
+    };
+    Database::connect(options)
+        .await
+        .map_err(|source| ConnectError::Unreachable { engine: url.engine(), target: url.to_string(), source })
+}
+
+fn apply_pool(options: &mut ConnectOptions, pool: &PoolSettings) {
+    options
+        .max_connections(pool.max_connections)
+        .min_connections(0)
+        .acquire_timeout(pool.acquire_timeout)
+        .connect_timeout(pool.connect_timeout)
+        .connect_lazy(pool.lazy)
+        // Statement logging would print every query at INFO; slow ones are still reported.
+        .sqlx_logging(false)
+        .sqlx_slow_statements_logging_settings(log::LevelFilter::Warn, Duration::from_secs(1));
+}
+
+fn sqlite_options(target: &SqliteTarget, pool: &PoolSettings) -> ConnectOptions {
+    match target {
+        SqliteTarget::Memory => {
+            let mut options = ConnectOptions::new("sqlite::memory:");
+            apply_pool(&mut options, pool);
+            // Each connection to `:memory:` would be its own empty database.
+            options.max_connections(1).min_connections(1);
+            options
+        }
+        SqliteTarget::File(path) => {
+            // The URL only selects the driver; the file and its pragmas are set on the options.
+            let mut options = ConnectOptions::new("sqlite://patient-auth.db");
+            apply_pool(&mut options, pool);
+            let path = path.clone();
+            options.map_sqlx_sqlite_opts(move |opts| {
+                opts.filename(&path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+            options
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{ConnectionTrait, Statement};
+
+    #[tokio::test]
+    async fn a_missing_sqlite_file_is_created_in_wal_mode() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("new.db");
+        let url = DatabaseUrl::parse(&format!("sqlite:////{}", file.display().to_string().trim_start_matches('/'))).expect("url");
+        let db = connect(&url, &PoolSettings::default()).await.expect("connects");
+        let row = db
+            .query_one(Statement::from_string(db.get_database_backend(), "PRAGMA journal_mode"))
+            .await
+            .expect("query")
+            .expect("row");
+        assert_eq!(row.try_get_by_index::<String>(0).expect("text"), "wal");
+        assert!(file.exists());
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_file_in_a_missing_folder_is_a_clear_error() {
+        let url = DatabaseUrl::parse("sqlite:////nonexistent-folder-for-patient-auth/x.db").expect("url");
+        let err = connect(&url, &PoolSettings::default()).await.expect_err("cannot create");
+        assert!(err.to_string().contains("/nonexistent-folder-for-patient-auth/x.db"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn sql_server_is_refused_until_supported() {
+        let url = DatabaseUrl::parse("mssql://sa:secretpw@db/x").expect("url");
+        let err = connect(&url, &PoolSettings::default()).await.expect_err("unsupported");
+        assert!(!err.to_string().contains("secretpw"));
+    }
+}

@@ -1,0 +1,15 @@
+//! How every patient-auth binary reaches its database.
+//!
+//! The server and the `migration` ops binary must agree on where the database is and how a
+//! `DATABASE_URL` is read, so both take it from here: the accepted URL forms ([`DatabaseUrl`]),
+//! the layered settings sources ([`settings_sources`]) and the connection itself ([`connect`]).
+
+mod connect;
+mod mssql_url;
+mod settings_sources;
+mod url;
+
+pub use connect::{connect, ConnectError, PoolSettings};
+pub use mssql_url::{MssqlEncryption, MssqlTarget};
+pub use settings_sources::{settings_sources, SettingsSources, DEFAULT_DATABASE_URL};
+pub use url::{DatabaseUrl, SqliteTarget, UrlError};
