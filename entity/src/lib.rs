@@ -1,1 +1,19 @@
-//! placeholder
+//! SeaORM models of the contract's tables (`doctors`, `caregivers`, `patients`, `prescriptions`)
+//! and of the service's own session tables (`auth_sessions`, `refresh_tokens`).
+
+pub mod auth_session;
+pub mod caregiver;
+pub mod doctor;
+pub mod patient;
+pub mod prescription;
+pub mod refresh_token;
+
+/// The usual imports for code that queries these tables.
+pub mod prelude {
+    pub use crate::auth_session::Entity as AuthSession;
+    pub use crate::caregiver::Entity as Caregiver;
+    pub use crate::doctor::Entity as Doctor;
+    pub use crate::patient::Entity as Patient;
+    pub use crate::prescription::Entity as Prescription;
+    pub use crate::refresh_token::Entity as RefreshToken;
+}

@@ -1,1 +1,88 @@
-fn main(){}
+//! `migration`: the schema ops binary. Reads `DATABASE_URL` exactly as the server does
+//! (config files, `.env`, environment) and applies, reverts or lists migrations.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use database::{connect, settings_sources, DatabaseUrl, PoolSettings, SettingsSources};
+use migration::{Migrator, MigratorTrait};
+use sea_orm_migration::MigrationStatus;
+
+#[derive(Parser)]
+#[command(name = "migration", about = "Apply, revert or list patient-auth schema migrations")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending migrations (all, or the next N).
+    Up {
+        /// How many to apply.
+        #[arg(short = 'n', long)]
+        steps: Option<u32>,
+    },
+    /// Revert the last N applied migrations (default 1). Drops tables and the data in them.
+    Down {
+        /// How many to revert.
+        #[arg(short = 'n', long, default_value_t = 1)]
+        steps: u32,
+        /// Confirm that the tables and their patient data may be dropped.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// List every migration and whether it is applied.
+    Status,
+    /// Drop every table, then apply all migrations. Destroys all data.
+    Fresh {
+        /// Confirm that every table and all patient data may be dropped.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("migration: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let url = database_url()?;
+    if let Command::Down { yes: false, .. } | Command::Fresh { yes: false } = cli.command {
+        return Err(format!("this drops tables and the patient data in them on {url}; add --yes to confirm"));
+    }
+    let db = connect(&url, &PoolSettings::default()).await.map_err(|e| e.to_string())?;
+    match cli.command {
+        Command::Up { steps } => Migrator::up(&db, steps).await,
+        Command::Down { steps, .. } => Migrator::down(&db, Some(steps)).await,
+        Command::Fresh { .. } => Migrator::fresh(&db).await,
+        Command::Status => {
+            let migrations = Migrator::get_migration_with_status(&db).await.map_err(|e| e.to_string())?;
+            for migration in migrations {
+                let status = match migration.status() {
+                    MigrationStatus::Applied => "applied",
+                    MigrationStatus::Pending => "pending",
+                };
+                println!("{status:8} {}", migration.name());
+            }
+            Ok(())
+        }
+    }
+    .map_err(|e| format!("on {url}: {e}"))
+}
+
+fn database_url() -> Result<DatabaseUrl, String> {
+    let raw = settings_sources(&SettingsSources::from_process())
+        .and_then(|builder| builder.build())
+        .and_then(|config| config.get_string("database_url"))
+        .map_err(|e| format!("reading settings: {e}"))?;
+    DatabaseUrl::parse(&raw).map_err(|e| e.to_string())
+}

@@ -1,1 +1,22 @@
-//! placeholder
+//! Patient authentication and profile logic, free of HTTP types.
+//!
+//! Functions take the connection they need (`C: ConnectionTrait`, or `TransactionTrait` where they
+//! open a transaction), so the same code runs on a pool, inside a transaction and in tests.
+
+pub mod auth;
+pub mod clock;
+mod common_passwords;
+pub mod demo_data;
+mod error;
+mod lookup;
+pub mod password;
+pub mod profile;
+mod sessions;
+pub mod tokens;
+pub mod validation;
+
+pub use auth::{AuthConfig, AuthService, AuthenticatedPatient, ClientInfo, Credentials, LoginId, TokenGrant};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::ServiceError;
+pub use profile::Profile;
+pub use validation::{FieldErrors, NewPatient, RegistrationForm};
