@@ -55,8 +55,8 @@ pub fn settings_sources(sources: &SettingsSources) -> Result<ConfigBuilder<Defau
         .add_source(File::from_str(BASE_SETTINGS, FileFormat::Toml))
         .add_source(File::from(sources.config_dir.join("base.toml")).required(false))
         .add_source(File::from(sources.config_dir.join(format!("{app_env}.toml"))).required(false))
-        .add_source(Environment::default().source(Some(dotenv)).try_parsing(true))
-        .add_source(Environment::default().source(Some(environment)).try_parsing(true))
+        .add_source(Environment::default().source(Some(dotenv)))
+        .add_source(Environment::default().source(Some(environment)))
         .set_override("app_env", app_env)?)
 }
 

@@ -1,0 +1,106 @@
+//! The `patient-auth` command line: `serve` (the default), and operator commands that replace
+//! the Flask backend's REPL steps.
+
+use std::io::{BufRead, IsTerminal};
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+use service::{NewPatient, RegistrationForm, ServiceError};
+
+use crate::settings::Settings;
+use crate::startup::open_database;
+
+/// patient-auth: registers patients, logs them in, serves their profile.
+#[derive(Debug, Parser)]
+#[command(name = "patient-auth", version, about)]
+pub struct Cli {
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Create a patient account; the password is asked for without echo, or read from stdin.
+    CreatePatient(CreatePatient),
+    /// Give a patient a doctor, a caregiver and a few prescriptions, to see a full profile.
+    DemoData {
+        /// The patient's email address.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+/// Arguments of `create-patient`.
+#[derive(Debug, Args)]
+pub struct CreatePatient {
+    /// Email address (stored lower-cased).
+    #[arg(long)]
+    pub email: String,
+    /// Full name.
+    #[arg(long)]
+    pub name: String,
+    /// Optional username.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Read the password from the first line of standard input instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// Runs `create-patient`; returns what to print.
+pub async fn create_patient(settings: Settings, args: CreatePatient) -> Result<String, String> {
+    let password = read_password(args.password_stdin)?;
+    let new_patient = NewPatient::parse(RegistrationForm {
+        name: Some(args.name),
+        email: Some(args.email),
+        password: Some(password),
+        username: args.username,
+    })
+    .map_err(|errors| format!("invalid input: {}", serde_json::to_string(&errors).unwrap_or_default()))?;
+    let db = open_database(&settings).await.map_err(|e| e.to_string())?;
+    let auth = service::AuthService::new(settings.auth, std::sync::Arc::new(service::SystemClock)).map_err(|e| e.to_string())?;
+    let patient = auth.create_patient(&db, new_patient).await.map_err(describe)?;
+    Ok(format!("created patient {} <{}>", patient.patient_id, patient.email))
+}
+
+/// Runs `demo-data`; returns what to print.
+pub async fn demo_data(settings: Settings, email: &str) -> Result<String, String> {
+    let db = open_database(&settings).await.map_err(|e| e.to_string())?;
+    let profile = service::demo_data::add_demo_profile(&db, email).await.map_err(describe)?;
+    Ok(format!(
+        "patient {} now has doctor {}, caregiver {} and {} prescriptions",
+        profile.patient.patient_id,
+        profile.doctor.map(|d| d.full_name).unwrap_or_default(),
+        profile.caregiver.map(|c| c.full_name).unwrap_or_default(),
+        profile.prescriptions.len()
+    ))
+}
+
+fn describe(error: ServiceError) -> String {
+    match error {
+        ServiceError::Validation(errors) => format!("invalid input: {}", serde_json::to_string(&errors).unwrap_or_default()),
+        other => other.to_string(),
+    }
+}
+
+fn read_password(from_stdin: bool) -> Result<SecretString, String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("reading the password from stdin: {e}"))?;
+        let password = line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(&line);
+        return Ok(SecretString::from(password.to_owned()));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err("no terminal to ask for the password: pass --password-stdin and pipe it in".into());
+    }
+    let first = rpassword::prompt_password("Password: ").map_err(|e| format!("reading the password: {e}"))?;
+    let second = rpassword::prompt_password("Repeat password: ").map_err(|e| format!("reading the password: {e}"))?;
+    if first != second {
+        return Err("the two passwords differ".into());
+    }
+    Ok(SecretString::from(first))
+}

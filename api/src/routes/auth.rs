@@ -1,0 +1,79 @@
+//! `/auth/*`: register, login, me, logout. Handlers extract, call one service function, map.
+
+use actix_web::http::header::USER_AGENT;
+use actix_web::{web, HttpRequest, HttpResponse};
+use secrecy::ExposeSecret;
+use service::{ClientInfo, Credentials, FieldErrors, LoginId, RegistrationForm};
+
+use crate::dto::{LoginRequest, MessageResponse, ProfileResponse, RegisterRequest, TokenResponse};
+use crate::error::ApiError;
+use crate::guard::Authenticated;
+use crate::json_body::JsonBody;
+use crate::routes::resource;
+use crate::state::AppState;
+
+/// Registers the `/auth` routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/auth/register", "POST").route(web::post().to(register)))
+        .service(resource("/auth/login", "POST").route(web::post().to(login)))
+        .service(resource("/auth/me", "GET").route(web::get().to(me)))
+        .service(resource("/auth/logout", "POST").route(web::post().to(logout)));
+}
+
+async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    JsonBody(body): JsonBody<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let form = RegistrationForm { name: body.name, email: body.email, password: body.password, username: body.username };
+    let grant = state.auth.register(&state.db, form, client_info(&req)).await?;
+    Ok(HttpResponse::Created().json(TokenResponse::from(grant)))
+}
+
+async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    JsonBody(body): JsonBody<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let credentials = credentials(body)?;
+    let grant = state.auth.login(&state.db, credentials, client_info(&req)).await?;
+    Ok(HttpResponse::Ok().json(TokenResponse::from(grant)))
+}
+
+async fn me(state: web::Data<AppState>, Authenticated(who): Authenticated) -> Result<HttpResponse, ApiError> {
+    let profile = state.auth.profile(&state.db, &who).await?;
+    Ok(HttpResponse::Ok().json(ProfileResponse::from(profile)))
+}
+
+async fn logout(state: web::Data<AppState>, Authenticated(who): Authenticated) -> Result<HttpResponse, ApiError> {
+    state.auth.logout(&state.db, &who).await?;
+    Ok(HttpResponse::Ok().json(MessageResponse { message: "logged out" }))
+}
+
+/// `email` wins over `username`, as in the Flask backend; blank values count as missing.
+fn credentials(body: LoginRequest) -> Result<Credentials, ApiError> {
+    let present = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
+    let login = match (present(body.email), present(body.username)) {
+        (Some(email), _) => Some(LoginId::Email(email)),
+        (None, Some(username)) => Some(LoginId::Username(username)),
+        (None, None) => None,
+    };
+    let password = body.password.filter(|p| !p.expose_secret().is_empty());
+    let mut errors = FieldErrors::default();
+    if login.is_none() {
+        errors.add("email", "email or username is required");
+    }
+    if password.is_none() {
+        errors.add("password", "is required");
+    }
+    match (login, password) {
+        (Some(login), Some(password)) => Ok(Credentials { login, password }),
+        _ => Err(ApiError::validation(errors)),
+    }
+}
+
+/// The user agent and the socket's peer address (proxies are not trusted yet).
+fn client_info(req: &HttpRequest) -> ClientInfo {
+    let user_agent = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok());
+    ClientInfo::new(user_agent, req.peer_addr().map(|addr| addr.ip().to_string()))
+}

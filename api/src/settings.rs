@@ -1,0 +1,294 @@
+//! The server's typed settings: read through the layered sources of the `database` crate, then
+//! checked once at start-up with errors that name the offending key.
+
+use std::time::Duration;
+
+use database::{settings_sources, DatabaseUrl, PoolSettings, SettingsSources};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use service::AuthConfig;
+
+/// Which kind of deployment this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppEnv {
+    /// A developer's machine: missing secrets are generated, with a loud warning.
+    Development,
+    /// Tests.
+    Test,
+    /// A real deployment: weak or missing secrets stop the server.
+    Production,
+}
+
+/// Settings exactly as read, before checking. Keys are the lower-case environment names.
+#[derive(Deserialize)]
+struct RawSettings {
+    app_env: AppEnv,
+    host: String,
+    port: u16,
+    database_url: String,
+    auto_migrate: bool,
+    db_max_connections: u32,
+    db_acquire_timeout_seconds: u64,
+    db_connect_timeout_seconds: u64,
+    secret_key: Option<SecretString>,
+    jwt_secret: Option<SecretString>,
+    jwt_exp_minutes: i64,
+    jwt_leeway_seconds: i64,
+    jwt_issuer: String,
+    jwt_audience: String,
+    refresh_token_exp_days: i64,
+    max_body_bytes: usize,
+    password_hash_concurrency: usize,
+    http_workers: usize,
+}
+
+/// Checked settings, ready to build the application from.
+pub struct Settings {
+    /// Deployment kind.
+    pub app_env: AppEnv,
+    /// Address to listen on.
+    pub host: String,
+    /// Port to listen on (0 picks a free one).
+    pub port: u16,
+    /// The database.
+    pub database: DatabaseUrl,
+    /// Pool behaviour.
+    pub pool: PoolSettings,
+    /// Apply pending migrations at start-up.
+    pub auto_migrate: bool,
+    /// Token and hashing settings.
+    pub auth: AuthConfig,
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+    /// HTTP worker threads (0 = one per core).
+    pub http_workers: usize,
+    /// Warnings to print once logging is up (secrets generated or borrowed, weak secrets).
+    pub warnings: Vec<String>,
+}
+
+/// Why the settings cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A source could not be read or a value has the wrong type; the message names the key.
+    #[error("cannot read settings: {0}")]
+    Load(#[from] config::ConfigError),
+    /// A value is out of its allowed range or otherwise unusable.
+    #[error("invalid setting {key} ({env}): {reason}", env = .key.to_ascii_uppercase())]
+    Invalid {
+        /// The setting's key.
+        key: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn invalid(key: &'static str, reason: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid { key, reason: reason.into() }
+}
+
+/// Shortest HMAC secret accepted in production: 256 bits, HS256's own strength.
+const MIN_SECRET_BYTES: usize = 32;
+
+impl Settings {
+    /// Reads and checks the settings from the given sources.
+    pub fn load(sources: &SettingsSources) -> Result<Self, SettingsError> {
+        let raw: RawSettings = settings_sources(sources)?.build()?.try_deserialize()?;
+        Self::check(raw)
+    }
+
+    fn check(raw: RawSettings) -> Result<Self, SettingsError> {
+        let mut warnings = Vec::new();
+        if raw.host.trim().is_empty() {
+            return Err(invalid("host", "must not be empty"));
+        }
+        let database = DatabaseUrl::parse(&raw.database_url).map_err(|e| invalid("database_url", e.to_string()))?;
+        let jwt_secret = choose_jwt_secret(raw.app_env, raw.jwt_secret, raw.secret_key, &mut warnings)?;
+        let exp_minutes = in_range("jwt_exp_minutes", raw.jwt_exp_minutes, 1, 1440)?;
+        let leeway = in_range("jwt_leeway_seconds", raw.jwt_leeway_seconds, 0, 300)?;
+        let refresh_days = in_range("refresh_token_exp_days", raw.refresh_token_exp_days, 1, 365)?;
+        let max_body_bytes = in_range("max_body_bytes", raw.max_body_bytes, 1024, 10 * 1024 * 1024)?;
+        let acquire = in_range("db_acquire_timeout_seconds", raw.db_acquire_timeout_seconds, 1, 300)?;
+        let connect = in_range("db_connect_timeout_seconds", raw.db_connect_timeout_seconds, 1, 300)?;
+        let max_connections = in_range("db_max_connections", raw.db_max_connections, 0, 10_000)?;
+        let hash_concurrency = in_range("password_hash_concurrency", raw.password_hash_concurrency, 0, 1024)?;
+        for (key, value) in [("jwt_issuer", &raw.jwt_issuer), ("jwt_audience", &raw.jwt_audience)] {
+            if value.trim().is_empty() {
+                return Err(invalid(key, "must not be empty"));
+            }
+        }
+
+        let mut pool = PoolSettings {
+            acquire_timeout: Duration::from_secs(acquire),
+            connect_timeout: Duration::from_secs(connect),
+            ..PoolSettings::default()
+        };
+        if max_connections > 0 {
+            pool.max_connections = max_connections;
+        }
+        Ok(Self {
+            app_env: raw.app_env,
+            host: raw.host,
+            port: raw.port,
+            database,
+            pool,
+            auto_migrate: raw.auto_migrate,
+            auth: AuthConfig {
+                jwt_secret,
+                issuer: raw.jwt_issuer,
+                audience: raw.jwt_audience,
+                access_token_lifetime: chrono::Duration::minutes(exp_minutes),
+                leeway: chrono::Duration::seconds(leeway),
+                refresh_token_lifetime: chrono::Duration::days(refresh_days),
+                hash_concurrency,
+            },
+            max_body_bytes,
+            http_workers: in_range("http_workers", raw.http_workers, 0, 256)?,
+            warnings,
+        })
+    }
+}
+
+fn in_range<T: PartialOrd + std::fmt::Display + Copy>(key: &'static str, value: T, min: T, max: T) -> Result<T, SettingsError> {
+    if value < min || value > max {
+        return Err(invalid(key, format!("must be between {min} and {max}, got {value}")));
+    }
+    Ok(value)
+}
+
+/// `JWT_SECRET`, else `SECRET_KEY` (as the Flask backend did), else — in development only — a
+/// random secret that dies with the process.
+fn choose_jwt_secret(
+    app_env: AppEnv,
+    jwt_secret: Option<SecretString>,
+    secret_key: Option<SecretString>,
+    warnings: &mut Vec<String>,
+) -> Result<SecretString, SettingsError> {
+    let present = |s: Option<SecretString>| s.filter(|s| !s.expose_secret().is_empty());
+    let (key, secret) = match (present(jwt_secret), present(secret_key)) {
+        (Some(secret), _) => ("jwt_secret", secret),
+        (None, Some(secret)) => {
+            warnings.push("JWT_SECRET is not set: signing tokens with SECRET_KEY, as the Flask backend did. Set JWT_SECRET to keep the two apart.".into());
+            ("secret_key", secret)
+        }
+        (None, None) if app_env == AppEnv::Production => {
+            return Err(invalid("jwt_secret", "is required in production (set JWT_SECRET, e.g. to the output of `openssl rand -base64 48`)"));
+        }
+        (None, None) => {
+            warnings.push("NEITHER JWT_SECRET NOR SECRET_KEY IS SET: using a random secret for this process only. Every token becomes invalid when the server restarts, and instances do not accept each other's tokens. Set JWT_SECRET.".into());
+            return random_secret();
+        }
+    };
+    if secret.expose_secret().len() < MIN_SECRET_BYTES {
+        let message = format!("is shorter than {MIN_SECRET_BYTES} bytes, too weak for HS256 (generate one with `openssl rand -base64 48`)");
+        if app_env == AppEnv::Production {
+            return Err(invalid(key, message));
+        }
+        warnings.push(format!("{}: {message}; production refuses it", key.to_ascii_uppercase()));
+    }
+    Ok(secret)
+}
+
+fn random_secret() -> Result<SecretString, SettingsError> {
+    let mut bytes = [0u8; 48];
+    getrandom::fill(&mut bytes).map_err(|e| invalid("jwt_secret", format!("cannot generate a random secret: {e}")))?;
+    Ok(SecretString::from(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let env: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Settings::load(&SettingsSources::only(env))
+    }
+
+    const STRONG: &str = "0123456789abcdef0123456789abcdef-strong";
+
+    #[test]
+    fn nothing_set_gives_a_working_development_server_on_sqlite() {
+        let settings = load(&[]).expect("defaults work");
+        assert_eq!(settings.host, "127.0.0.1");
+        assert_eq!(settings.port, 5000);
+        assert_eq!(settings.database.engine(), "sqlite");
+        assert!(settings.auto_migrate);
+        assert_eq!(settings.auth.access_token_lifetime, chrono::Duration::minutes(60));
+        assert_eq!(settings.auth.leeway, chrono::Duration::seconds(30));
+        assert_eq!(settings.auth.refresh_token_lifetime, chrono::Duration::days(14));
+        assert_eq!(settings.max_body_bytes, 16 * 1024);
+        assert!(settings.warnings.iter().any(|w| w.contains("random secret")));
+    }
+
+    #[test]
+    fn the_flask_names_work_unchanged() {
+        let settings = load(&[
+            ("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+            ("JWT_SECRET", STRONG),
+            ("JWT_EXP_MINUTES", "15"),
+            ("HOST", "0.0.0.0"),
+            ("PORT", "8080"),
+        ])
+        .expect("valid");
+        assert_eq!(settings.database.engine(), "postgres");
+        assert_eq!(settings.auth.jwt_secret.expose_secret(), STRONG);
+        assert_eq!(settings.auth.access_token_lifetime, chrono::Duration::minutes(15));
+        assert_eq!((settings.host.as_str(), settings.port), ("0.0.0.0", 8080));
+        assert!(settings.warnings.is_empty(), "{:?}", settings.warnings);
+    }
+
+    #[test]
+    fn secret_key_stands_in_for_jwt_secret_with_a_warning() {
+        let settings = load(&[("SECRET_KEY", STRONG)]).expect("valid");
+        assert_eq!(settings.auth.jwt_secret.expose_secret(), STRONG);
+        assert!(settings.warnings.iter().any(|w| w.contains("SECRET_KEY")));
+    }
+
+    #[test]
+    fn a_numeric_looking_secret_is_kept_as_written() {
+        let secret = "000123456789012345678901234567890123";
+        let settings = load(&[("JWT_SECRET", secret)]).expect("valid");
+        assert_eq!(settings.auth.jwt_secret.expose_secret(), secret);
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_a_strong_secret() {
+        let err = load(&[("APP_ENV", "production")]).err().expect("refused");
+        assert!(err.to_string().contains("JWT_SECRET"), "{err}");
+        let err = load(&[("APP_ENV", "production"), ("JWT_SECRET", "short")]).err().expect("refused");
+        assert!(err.to_string().contains("shorter than 32 bytes"), "{err}");
+        assert!(!err.to_string().contains("short,"), "the secret itself is not echoed: {err}");
+        assert!(load(&[("APP_ENV", "production"), ("JWT_SECRET", STRONG)]).is_ok());
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (key, value, named) in [
+            ("PORT", "eighty", "port"),
+            ("PORT", "70000", "port"),
+            ("JWT_EXP_MINUTES", "0", "JWT_EXP_MINUTES"),
+            ("JWT_EXP_MINUTES", "abc", "jwt_exp_minutes"),
+            ("DATABASE_URL", "oracle://x/y", "DATABASE_URL"),
+            ("APP_ENV", "staging", "app_env"),
+            ("MAX_BODY_BYTES", "10", "MAX_BODY_BYTES"),
+            ("AUTO_MIGRATE", "perhaps", "auto_migrate"),
+        ] {
+            let err = load(&[(key, value), ("JWT_SECRET", STRONG)]).err().unwrap_or_else(|| panic!("{key}={value} accepted"));
+            assert!(err.to_string().contains(named), "{key}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn sql_server_urls_are_accepted_as_settings() {
+        for url in [
+            "mssql://sa:pw@db:1433/patients",
+            "Server=db;Database=patients;User Id=sa;Password=pw",
+            "mssql+pyodbc://sa:pw@SERVER\\SQLEXPRESS/patients?driver=ODBC+Driver+17+for+SQL+Server",
+        ] {
+            assert_eq!(load(&[("DATABASE_URL", url)]).expect(url).database.engine(), "mssql");
+        }
+        let err = load(&[("DATABASE_URL", "mssql+pyodbc://SERVER/DB?trusted_connection=yes")]).err().expect("refused");
+        assert!(err.to_string().contains("SQL Server login"), "{err}");
+    }
+}
