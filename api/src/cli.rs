@@ -60,17 +60,31 @@ pub async fn create_patient(settings: Settings, args: CreatePatient) -> Result<S
         password: Some(password),
         username: args.username,
     })
-    .map_err(|errors| format!("invalid input: {}", serde_json::to_string(&errors).unwrap_or_default()))?;
+    .map_err(|errors| {
+        format!(
+            "invalid input: {}",
+            serde_json::to_string(&errors).unwrap_or_default()
+        )
+    })?;
     let db = open_database(&settings).await.map_err(|e| e.to_string())?;
-    let auth = service::AuthService::new(settings.auth, std::sync::Arc::new(service::SystemClock)).map_err(|e| e.to_string())?;
-    let patient = auth.create_patient(&db, new_patient).await.map_err(describe)?;
-    Ok(format!("created patient {} <{}>", patient.patient_id, patient.email))
+    let auth = service::AuthService::new(settings.auth, std::sync::Arc::new(service::SystemClock))
+        .map_err(|e| e.to_string())?;
+    let patient = auth
+        .create_patient(&db, new_patient)
+        .await
+        .map_err(describe)?;
+    Ok(format!(
+        "created patient {} <{}>",
+        patient.patient_id, patient.email
+    ))
 }
 
 /// Runs `demo-data`; returns what to print.
 pub async fn demo_data(settings: Settings, email: &str) -> Result<String, String> {
     let db = open_database(&settings).await.map_err(|e| e.to_string())?;
-    let profile = service::demo_data::add_demo_profile(&db, email).await.map_err(describe)?;
+    let profile = service::demo_data::add_demo_profile(&db, email)
+        .await
+        .map_err(describe)?;
     Ok(format!(
         "patient {} now has doctor {}, caregiver {} and {} prescriptions",
         profile.patient.patient_id,
@@ -82,7 +96,10 @@ pub async fn demo_data(settings: Settings, email: &str) -> Result<String, String
 
 fn describe(error: ServiceError) -> String {
     match error {
-        ServiceError::Validation(errors) => format!("invalid input: {}", serde_json::to_string(&errors).unwrap_or_default()),
+        ServiceError::Validation(errors) => format!(
+            "invalid input: {}",
+            serde_json::to_string(&errors).unwrap_or_default()
+        ),
         other => other.to_string(),
     }
 }
@@ -90,15 +107,25 @@ fn describe(error: ServiceError) -> String {
 fn read_password(from_stdin: bool) -> Result<SecretString, String> {
     if from_stdin {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("reading the password from stdin: {e}"))?;
-        let password = line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(&line);
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("reading the password from stdin: {e}"))?;
+        let password = line
+            .strip_suffix('\n')
+            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+            .unwrap_or(&line);
         return Ok(SecretString::from(password.to_owned()));
     }
     if !std::io::stdin().is_terminal() {
-        return Err("no terminal to ask for the password: pass --password-stdin and pipe it in".into());
+        return Err(
+            "no terminal to ask for the password: pass --password-stdin and pipe it in".into(),
+        );
     }
-    let first = rpassword::prompt_password("Password: ").map_err(|e| format!("reading the password: {e}"))?;
-    let second = rpassword::prompt_password("Repeat password: ").map_err(|e| format!("reading the password: {e}"))?;
+    let first = rpassword::prompt_password("Password: ")
+        .map_err(|e| format!("reading the password: {e}"))?;
+    let second = rpassword::prompt_password("Repeat password: ")
+        .map_err(|e| format!("reading the password: {e}"))?;
     if first != second {
         return Err("the two passwords differ".into());
     }

@@ -33,7 +33,13 @@ struct ErrorBody<'a> {
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), fields: None, token_presented: false }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            fields: None,
+            token_presented: false,
+        }
     }
 
     /// `400 invalid_json`.
@@ -43,42 +49,77 @@ impl ApiError {
 
     /// `401 missing_token`.
     pub fn missing_token() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "missing_token", "This route needs an `Authorization: Bearer <token>` header.")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "missing_token",
+            "This route needs an `Authorization: Bearer <token>` header.",
+        )
     }
 
     /// `404 not_found`.
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "There is nothing at this address.")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "There is nothing at this address.",
+        )
     }
 
     /// `405 method_not_allowed`.
     pub fn method_not_allowed() -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This address does not accept that method.")
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "This address does not accept that method.",
+        )
     }
 
     /// `413 payload_too_large`.
     pub fn payload_too_large(limit: usize) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("The request body is larger than {limit} bytes."))
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("The request body is larger than {limit} bytes."),
+        )
     }
 
     /// `415 unsupported_media_type`.
     pub fn unsupported_media_type() -> Self {
-        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "The request body must be JSON, sent with `Content-Type: application/json`.")
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "The request body must be JSON, sent with `Content-Type: application/json`.",
+        )
     }
 
     /// `422 validation_failed` with the problems of each field.
     pub fn validation(fields: FieldErrors) -> Self {
-        Self { fields: Some(fields), ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Some fields are missing or invalid.") }
+        Self {
+            fields: Some(fields),
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "Some fields are missing or invalid.",
+            )
+        }
     }
 
     /// `503 service_unavailable`.
     pub fn unavailable() -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "The service cannot reach its database right now. Try again shortly.")
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "The service cannot reach its database right now. Try again shortly.",
+        )
     }
 
     /// `500 internal`; the message never says what broke.
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "An unexpected error occurred. It has been logged.")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "An unexpected error occurred. It has been logged.",
+        )
     }
 
     /// The machine-readable code, such as `invalid_token`.
@@ -103,22 +144,48 @@ impl From<ServiceError> for ApiError {
         use StatusCode as S;
         match error {
             ServiceError::Validation(fields) => Self::validation(fields),
-            ServiceError::EmailTaken => Self::new(S::CONFLICT, "email_taken", "An account with this email address already exists."),
-            ServiceError::UsernameTaken => Self::new(S::CONFLICT, "username_taken", "This username is already taken."),
-            ServiceError::InvalidCredentials => {
-                Self::new(S::UNAUTHORIZED, "invalid_credentials", "The email, username or password is incorrect.")
+            ServiceError::EmailTaken => Self::new(
+                S::CONFLICT,
+                "email_taken",
+                "An account with this email address already exists.",
+            ),
+            ServiceError::UsernameTaken => Self::new(
+                S::CONFLICT,
+                "username_taken",
+                "This username is already taken.",
+            ),
+            ServiceError::InvalidCredentials => Self::new(
+                S::UNAUTHORIZED,
+                "invalid_credentials",
+                "The email, username or password is incorrect.",
+            ),
+            ServiceError::InvalidToken => {
+                Self::new(S::UNAUTHORIZED, "invalid_token", "The token is not valid.")
+                    .with_token_presented()
             }
-            ServiceError::InvalidToken => Self::new(S::UNAUTHORIZED, "invalid_token", "The token is not valid.").with_token_presented(),
-            ServiceError::TokenExpired => {
-                Self::new(S::UNAUTHORIZED, "token_expired", "The token has expired; refresh it or log in again.").with_token_presented()
-            }
-            ServiceError::TokenRevoked => {
-                Self::new(S::UNAUTHORIZED, "token_revoked", "This session has ended; log in again.").with_token_presented()
-            }
+            ServiceError::TokenExpired => Self::new(
+                S::UNAUTHORIZED,
+                "token_expired",
+                "The token has expired; refresh it or log in again.",
+            )
+            .with_token_presented(),
+            ServiceError::TokenRevoked => Self::new(
+                S::UNAUTHORIZED,
+                "token_revoked",
+                "This session has ended; log in again.",
+            )
+            .with_token_presented(),
             ServiceError::PatientNotFound => Self::not_found(),
-            ServiceError::ProfileNotEmpty => Self::new(S::CONFLICT, "profile_not_empty", "The patient already has profile data."),
+            ServiceError::ProfileNotEmpty => Self::new(
+                S::CONFLICT,
+                "profile_not_empty",
+                "The patient already has profile data.",
+            ),
             ServiceError::Unavailable(cause) => {
-                log::warn!("request {}: database unavailable: {cause}", request_id::current());
+                log::warn!(
+                    "request {}: database unavailable: {cause}",
+                    request_id::current()
+                );
                 Self::unavailable()
             }
             ServiceError::Internal(cause) => {
@@ -138,7 +205,10 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status);
         if self.status == StatusCode::UNAUTHORIZED {
             let challenge = if self.token_presented {
-                format!("Bearer error=\"invalid_token\", error_description=\"{}\"", self.code)
+                format!(
+                    "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                    self.code
+                )
             } else {
                 "Bearer".to_owned()
             };
@@ -149,6 +219,10 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
         }
-        response.json(ErrorBody { error: self.code, message: &self.message, fields: self.fields.as_ref() })
+        response.json(ErrorBody {
+            error: self.code,
+            message: &self.message,
+            fields: self.fields.as_ref(),
+        })
     }
 }

@@ -37,8 +37,13 @@ fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
     let Some(header) = req.headers().get(AUTHORIZATION) else {
         return Err(ApiError::missing_token());
     };
-    let value = header.to_str().map_err(|_| ApiError::from(service::ServiceError::InvalidToken))?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or_else(ApiError::missing_token)?;
+    let value = header
+        .to_str()
+        .map_err(|_| ApiError::from(service::ServiceError::InvalidToken))?;
+    let (scheme, token) = value
+        .trim()
+        .split_once(' ')
+        .ok_or_else(ApiError::missing_token)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(ApiError::missing_token());
     }

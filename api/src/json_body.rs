@@ -24,7 +24,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req.app_data::<BodyLimit>().map_or(16 * 1024, |limit| limit.0);
+        let limit = req
+            .app_data::<BodyLimit>()
+            .map_or(16 * 1024, |limit| limit.0);
         let declared_json = is_json_content_type(req);
         let declared_length = req
             .headers()
@@ -54,7 +56,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 fn is_json_content_type(req: &HttpRequest) -> bool {
     match req.mime_type() {
         Ok(Some(mime)) => {
-            mime.type_() == "application" && (mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"))
+            mime.type_() == "application"
+                && (mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"))
         }
         _ => false,
     }
@@ -63,15 +66,28 @@ fn is_json_content_type(req: &HttpRequest) -> bool {
 /// Parses a JSON object into `T`, naming the field of a type error without echoing its value.
 fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::invalid_json(format!("The request body is not valid JSON (line {}, column {}).", e.line(), e.column()))
+        ApiError::invalid_json(format!(
+            "The request body is not valid JSON (line {}, column {}).",
+            e.line(),
+            e.column()
+        ))
     })?;
     if !value.is_object() {
-        return Err(ApiError::invalid_json("The request body must be a JSON object."));
+        return Err(ApiError::invalid_json(
+            "The request body must be a JSON object.",
+        ));
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
-        let expected = e.inner().to_string().split_once(", expected ").map(|(_, what)| what.to_owned());
+        let expected = e
+            .inner()
+            .to_string()
+            .split_once(", expected ")
+            .map(|(_, what)| what.to_owned());
         let message = match expected {
-            Some(expected) => format!("`{}` has the wrong JSON type: expected {expected}.", e.path()),
+            Some(expected) => format!(
+                "`{}` has the wrong JSON type: expected {expected}.",
+                e.path()
+            ),
             None => format!("`{}` is not acceptable.", e.path()),
         };
         ApiError::invalid_json(message)
@@ -93,20 +109,39 @@ mod tests {
         let err = parse_object::<Sample>(br#"{"name": 123456789}"#).expect_err("wrong type");
         assert_eq!(err.code(), "invalid_json");
         let text = format!("{err:?}");
-        assert!(text.contains("`name`") && text.contains("expected a string"), "{text}");
+        assert!(
+            text.contains("`name`") && text.contains("expected a string"),
+            "{text}"
+        );
         assert!(!text.contains("123456789"), "{text}");
     }
 
     #[test]
     fn arrays_scalars_and_garbage_are_invalid_json() {
-        for body in [&b"[\"a\"]"[..], b"\"text\"", b"42", b"null", b"{", b"", b"\xff\xfe"] {
-            assert_eq!(parse_object::<Sample>(body).expect_err("refused").code(), "invalid_json");
+        for body in [
+            &b"[\"a\"]"[..],
+            b"\"text\"",
+            b"42",
+            b"null",
+            b"{",
+            b"",
+            b"\xff\xfe",
+        ] {
+            assert_eq!(
+                parse_object::<Sample>(body).expect_err("refused").code(),
+                "invalid_json"
+            );
         }
     }
 
     #[test]
     fn deeply_nested_json_is_refused_not_overflowed() {
         let body = format!("{{\"name\": {}{}}}", "[".repeat(10_000), "]".repeat(10_000));
-        assert_eq!(parse_object::<Sample>(body.as_bytes()).expect_err("refused").code(), "invalid_json");
+        assert_eq!(
+            parse_object::<Sample>(body.as_bytes())
+                .expect_err("refused")
+                .code(),
+            "invalid_json"
+        );
     }
 }

@@ -10,7 +10,10 @@ use database::SettingsSources;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info,sqlx=warn,sea_orm_migration=warn")).init();
+    env_logger::Builder::from_env(
+        env_logger::Env::default().default_filter_or("info,sqlx=warn,sea_orm_migration=warn"),
+    )
+    .init();
     let cli = Cli::parse();
     let settings = match Settings::load(&SettingsSources::from_process()) {
         Ok(settings) => settings,
@@ -24,8 +27,12 @@ async fn main() -> ExitCode {
     }
     let outcome = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
-        Command::CreatePatient(args) => cli::create_patient(settings, args).await.map(|out| println!("{out}")),
-        Command::DemoData { email } => cli::demo_data(settings, &email).await.map(|out| println!("{out}")),
+        Command::CreatePatient(args) => cli::create_patient(settings, args)
+            .await
+            .map(|out| println!("{out}")),
+        Command::DemoData { email } => cli::demo_data(settings, &email)
+            .await
+            .map(|out| println!("{out}")),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -38,7 +45,11 @@ async fn main() -> ExitCode {
 
 async fn serve(settings: Settings) -> Result<(), String> {
     let host = settings.host.clone();
-    let app = Application::build(settings).await.map_err(|e| e.to_string())?;
+    let app = Application::build(settings)
+        .await
+        .map_err(|e| e.to_string())?;
     log::info!("patient-auth listening on http://{host}:{}", app.port());
-    app.run_until_stopped().await.map_err(|e| format!("server stopped: {e}"))
+    app.run_until_stopped()
+        .await
+        .map_err(|e| format!("server stopped: {e}"))
 }

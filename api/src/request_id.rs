@@ -15,7 +15,9 @@ tokio::task_local! {
 
 /// The id of the request being handled, or `-` outside a request.
 pub fn current() -> String {
-    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "-".to_owned())
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "-".to_owned())
 }
 
 /// A client's id is kept when it is 1–128 characters of `A-Z a-z 0-9 - _ . :`; anything else
@@ -23,7 +25,9 @@ pub fn current() -> String {
 fn sane(value: &HeaderValue) -> Option<String> {
     let text = value.to_str().ok()?;
     let ok = (1..=128).contains(&text.len())
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
     ok.then(|| text.to_owned())
 }
 
@@ -32,7 +36,11 @@ pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let id = req.headers().get(&HEADER).and_then(sane).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let id = req
+        .headers()
+        .get(&HEADER)
+        .and_then(sane)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let mut response = REQUEST_ID.scope(id.clone(), next.call(req)).await?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(HEADER, value);
@@ -46,7 +54,10 @@ mod tests {
 
     #[test]
     fn only_sane_ids_are_kept() {
-        assert_eq!(sane(&HeaderValue::from_static("abc-123_x.y:z")), Some("abc-123_x.y:z".to_owned()));
+        assert_eq!(
+            sane(&HeaderValue::from_static("abc-123_x.y:z")),
+            Some("abc-123_x.y:z".to_owned())
+        );
         for bad in ["", "has space", "line\tbreak", "quote\"", &"x".repeat(129)] {
             let value = HeaderValue::from_str(bad).expect("header value");
             assert_eq!(sane(&value), None, "{bad:?}");

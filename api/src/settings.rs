@@ -84,7 +84,10 @@ pub enum SettingsError {
 }
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> SettingsError {
-    SettingsError::Invalid { key, reason: reason.into() }
+    SettingsError::Invalid {
+        key,
+        reason: reason.into(),
+    }
 }
 
 /// Shortest HMAC secret accepted in production: 256 bits, HS256's own strength.
@@ -102,17 +105,38 @@ impl Settings {
         if raw.host.trim().is_empty() {
             return Err(invalid("host", "must not be empty"));
         }
-        let database = DatabaseUrl::parse(&raw.database_url).map_err(|e| invalid("database_url", e.to_string()))?;
-        let jwt_secret = choose_jwt_secret(raw.app_env, raw.jwt_secret, raw.secret_key, &mut warnings)?;
+        let database = DatabaseUrl::parse(&raw.database_url)
+            .map_err(|e| invalid("database_url", e.to_string()))?;
+        let jwt_secret =
+            choose_jwt_secret(raw.app_env, raw.jwt_secret, raw.secret_key, &mut warnings)?;
         let exp_minutes = in_range("jwt_exp_minutes", raw.jwt_exp_minutes, 1, 1440)?;
         let leeway = in_range("jwt_leeway_seconds", raw.jwt_leeway_seconds, 0, 300)?;
         let refresh_days = in_range("refresh_token_exp_days", raw.refresh_token_exp_days, 1, 365)?;
-        let max_body_bytes = in_range("max_body_bytes", raw.max_body_bytes, 1024, 10 * 1024 * 1024)?;
-        let acquire = in_range("db_acquire_timeout_seconds", raw.db_acquire_timeout_seconds, 1, 300)?;
-        let connect = in_range("db_connect_timeout_seconds", raw.db_connect_timeout_seconds, 1, 300)?;
+        let max_body_bytes =
+            in_range("max_body_bytes", raw.max_body_bytes, 1024, 10 * 1024 * 1024)?;
+        let acquire = in_range(
+            "db_acquire_timeout_seconds",
+            raw.db_acquire_timeout_seconds,
+            1,
+            300,
+        )?;
+        let connect = in_range(
+            "db_connect_timeout_seconds",
+            raw.db_connect_timeout_seconds,
+            1,
+            300,
+        )?;
         let max_connections = in_range("db_max_connections", raw.db_max_connections, 0, 10_000)?;
-        let hash_concurrency = in_range("password_hash_concurrency", raw.password_hash_concurrency, 0, 1024)?;
-        for (key, value) in [("jwt_issuer", &raw.jwt_issuer), ("jwt_audience", &raw.jwt_audience)] {
+        let hash_concurrency = in_range(
+            "password_hash_concurrency",
+            raw.password_hash_concurrency,
+            0,
+            1024,
+        )?;
+        for (key, value) in [
+            ("jwt_issuer", &raw.jwt_issuer),
+            ("jwt_audience", &raw.jwt_audience),
+        ] {
             if value.trim().is_empty() {
                 return Err(invalid(key, "must not be empty"));
             }
@@ -149,9 +173,17 @@ impl Settings {
     }
 }
 
-fn in_range<T: PartialOrd + std::fmt::Display + Copy>(key: &'static str, value: T, min: T, max: T) -> Result<T, SettingsError> {
+fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
+    key: &'static str,
+    value: T,
+    min: T,
+    max: T,
+) -> Result<T, SettingsError> {
     if value < min || value > max {
-        return Err(invalid(key, format!("must be between {min} and {max}, got {value}")));
+        return Err(invalid(
+            key,
+            format!("must be between {min} and {max}, got {value}"),
+        ));
     }
     Ok(value)
 }
@@ -184,15 +216,25 @@ fn choose_jwt_secret(
         if app_env == AppEnv::Production {
             return Err(invalid(key, message));
         }
-        warnings.push(format!("{}: {message}; production refuses it", key.to_ascii_uppercase()));
+        warnings.push(format!(
+            "{}: {message}; production refuses it",
+            key.to_ascii_uppercase()
+        ));
     }
     Ok(secret)
 }
 
 fn random_secret() -> Result<SecretString, SettingsError> {
     let mut bytes = [0u8; 48];
-    getrandom::fill(&mut bytes).map_err(|e| invalid("jwt_secret", format!("cannot generate a random secret: {e}")))?;
-    Ok(SecretString::from(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+    getrandom::fill(&mut bytes).map_err(|e| {
+        invalid(
+            "jwt_secret",
+            format!("cannot generate a random secret: {e}"),
+        )
+    })?;
+    Ok(SecretString::from(
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+    ))
 }
 
 #[cfg(test)]
@@ -201,7 +243,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let env: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let env: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         Settings::load(&SettingsSources::only(env))
     }
 
@@ -214,17 +259,29 @@ mod tests {
         assert_eq!(settings.port, 5000);
         assert_eq!(settings.database.engine(), "sqlite");
         assert!(settings.auto_migrate);
-        assert_eq!(settings.auth.access_token_lifetime, chrono::Duration::minutes(60));
+        assert_eq!(
+            settings.auth.access_token_lifetime,
+            chrono::Duration::minutes(60)
+        );
         assert_eq!(settings.auth.leeway, chrono::Duration::seconds(30));
-        assert_eq!(settings.auth.refresh_token_lifetime, chrono::Duration::days(14));
+        assert_eq!(
+            settings.auth.refresh_token_lifetime,
+            chrono::Duration::days(14)
+        );
         assert_eq!(settings.max_body_bytes, 16 * 1024);
-        assert!(settings.warnings.iter().any(|w| w.contains("random secret")));
+        assert!(settings
+            .warnings
+            .iter()
+            .any(|w| w.contains("random secret")));
     }
 
     #[test]
     fn the_flask_names_work_unchanged() {
         let settings = load(&[
-            ("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+            (
+                "DATABASE_URL",
+                "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+            ),
             ("JWT_SECRET", STRONG),
             ("JWT_EXP_MINUTES", "15"),
             ("HOST", "0.0.0.0"),
@@ -233,7 +290,10 @@ mod tests {
         .expect("valid");
         assert_eq!(settings.database.engine(), "postgres");
         assert_eq!(settings.auth.jwt_secret.expose_secret(), STRONG);
-        assert_eq!(settings.auth.access_token_lifetime, chrono::Duration::minutes(15));
+        assert_eq!(
+            settings.auth.access_token_lifetime,
+            chrono::Duration::minutes(15)
+        );
         assert_eq!((settings.host.as_str(), settings.port), ("0.0.0.0", 8080));
         assert!(settings.warnings.is_empty(), "{:?}", settings.warnings);
     }
@@ -256,9 +316,14 @@ mod tests {
     fn production_refuses_to_start_without_a_strong_secret() {
         let err = load(&[("APP_ENV", "production")]).err().expect("refused");
         assert!(err.to_string().contains("JWT_SECRET"), "{err}");
-        let err = load(&[("APP_ENV", "production"), ("JWT_SECRET", "short")]).err().expect("refused");
+        let err = load(&[("APP_ENV", "production"), ("JWT_SECRET", "short")])
+            .err()
+            .expect("refused");
         assert!(err.to_string().contains("shorter than 32 bytes"), "{err}");
-        assert!(!err.to_string().contains("short,"), "the secret itself is not echoed: {err}");
+        assert!(
+            !err.to_string().contains("short,"),
+            "the secret itself is not echoed: {err}"
+        );
         assert!(load(&[("APP_ENV", "production"), ("JWT_SECRET", STRONG)]).is_ok());
     }
 
@@ -274,7 +339,9 @@ mod tests {
             ("MAX_BODY_BYTES", "10", "MAX_BODY_BYTES"),
             ("AUTO_MIGRATE", "perhaps", "auto_migrate"),
         ] {
-            let err = load(&[(key, value), ("JWT_SECRET", STRONG)]).err().unwrap_or_else(|| panic!("{key}={value} accepted"));
+            let err = load(&[(key, value), ("JWT_SECRET", STRONG)])
+                .err()
+                .unwrap_or_else(|| panic!("{key}={value} accepted"));
             assert!(err.to_string().contains(named), "{key}={value}: {err}");
         }
     }
@@ -286,9 +353,17 @@ mod tests {
             "Server=db;Database=patients;User Id=sa;Password=pw",
             "mssql+pyodbc://sa:pw@SERVER\\SQLEXPRESS/patients?driver=ODBC+Driver+17+for+SQL+Server",
         ] {
-            assert_eq!(load(&[("DATABASE_URL", url)]).expect(url).database.engine(), "mssql");
+            assert_eq!(
+                load(&[("DATABASE_URL", url)]).expect(url).database.engine(),
+                "mssql"
+            );
         }
-        let err = load(&[("DATABASE_URL", "mssql+pyodbc://SERVER/DB?trusted_connection=yes")]).err().expect("refused");
+        let err = load(&[(
+            "DATABASE_URL",
+            "mssql+pyodbc://SERVER/DB?trusted_connection=yes",
+        )])
+        .err()
+        .expect("refused");
         assert!(err.to_string().contains("SQL Server login"), "{err}");
     }
 }

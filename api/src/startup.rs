@@ -53,13 +53,28 @@ impl Application {
     }
 
     /// Builds the application with a given clock (tests move time without sleeping).
-    pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
         let db = open_database(&settings).await?;
-        let state = AppState { db, auth: Arc::new(AuthService::new(settings.auth, clock)?) };
+        let state = AppState {
+            db,
+            auth: Arc::new(AuthService::new(settings.auth, clock)?),
+        };
 
         let address = format!("{}:{}", settings.host, settings.port);
-        let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind { address: address.clone(), source })?;
-        let port = listener.local_addr().map_err(|source| StartupError::Bind { address: address.clone(), source })?.port();
+        let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
+            address: address.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind {
+                address: address.clone(),
+                source,
+            })?
+            .port();
         let body_limit = BodyLimit(settings.max_body_bytes);
         let data = web::Data::new(state);
         let mut server = HttpServer::new(move || {
@@ -76,8 +91,10 @@ impl Application {
                         .add((X_CONTENT_TYPE_OPTIONS, "nosniff")),
                 )
                 // Path only: a query string could carry something a client should not have sent.
-                .wrap(Logger::new("%a \"%{method}xi %U\" %s %b %Dms request_id=%{x-request-id}o")
-                    .custom_request_replace("method", |req| req.method().to_string()))
+                .wrap(
+                    Logger::new("%a \"%{method}xi %U\" %s %b %Dms request_id=%{x-request-id}o")
+                        .custom_request_replace("method", |req| req.method().to_string()),
+                )
         })
         .shutdown_timeout(10)
         .listen(listener)
@@ -85,12 +102,20 @@ impl Application {
         if settings.http_workers > 0 {
             server = server.workers(settings.http_workers);
         }
-        Ok(Self { port, server: server.run() })
+        Ok(Self {
+            port,
+            server: server.run(),
+        })
     }
 
     /// The port actually bound (useful with port 0).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// A handle that can stop the server (tests stop theirs when they end).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     /// Serves until the process is told to stop (SIGINT/SIGTERM finish in-flight requests first).
@@ -104,7 +129,9 @@ pub async fn open_database(settings: &Settings) -> Result<DatabaseConnection, St
     log::info!("database: {}", settings.database);
     let db = connect(&settings.database, &settings.pool).await?;
     if settings.auto_migrate {
-        Migrator::up(&db, None).await.map_err(StartupError::Migrate)?;
+        Migrator::up(&db, None)
+            .await
+            .map_err(StartupError::Migrate)?;
     }
     Ok(db)
 }

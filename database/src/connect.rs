@@ -59,7 +59,10 @@ pub enum ConnectError {
 }
 
 /// Opens a connection pool.
-pub async fn connect(url: &DatabaseUrl, pool: &PoolSettings) -> Result<DatabaseConnection, ConnectError> {
+pub async fn connect(
+    url: &DatabaseUrl,
+    pool: &PoolSettings,
+) -> Result<DatabaseConnection, ConnectError> {
     let options = match url {
         DatabaseUrl::Sqlite(target) => sqlite_options(target, pool),
         DatabaseUrl::Postgres(raw) | DatabaseUrl::MySql(raw) => {
@@ -67,11 +70,17 @@ pub async fn connect(url: &DatabaseUrl, pool: &PoolSettings) -> Result<DatabaseC
             apply_pool(&mut options, pool);
             options
         }
-        DatabaseUrl::MsSql(target) => return Err(ConnectError::SqlServerUnsupported(target.to_string())),
+        DatabaseUrl::MsSql(target) => {
+            return Err(ConnectError::SqlServerUnsupported(target.to_string()))
+        }
     };
     Database::connect(options)
         .await
-        .map_err(|source| ConnectError::Unreachable { engine: url.engine(), target: url.to_string(), source })
+        .map_err(|source| ConnectError::Unreachable {
+            engine: url.engine(),
+            target: url.to_string(),
+            source,
+        })
 }
 
 fn apply_pool(options: &mut ConnectOptions, pool: &PoolSettings) {
@@ -122,10 +131,19 @@ mod tests {
     async fn a_missing_sqlite_file_is_created_in_wal_mode() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("new.db");
-        let url = DatabaseUrl::parse(&format!("sqlite:////{}", file.display().to_string().trim_start_matches('/'))).expect("url");
-        let db = connect(&url, &PoolSettings::default()).await.expect("connects");
+        let url = DatabaseUrl::parse(&format!(
+            "sqlite:////{}",
+            file.display().to_string().trim_start_matches('/')
+        ))
+        .expect("url");
+        let db = connect(&url, &PoolSettings::default())
+            .await
+            .expect("connects");
         let row = db
-            .query_one(Statement::from_string(db.get_database_backend(), "PRAGMA journal_mode"))
+            .query_one(Statement::from_string(
+                db.get_database_backend(),
+                "PRAGMA journal_mode",
+            ))
             .await
             .expect("query")
             .expect("row");
@@ -135,15 +153,24 @@ mod tests {
 
     #[tokio::test]
     async fn a_sqlite_file_in_a_missing_folder_is_a_clear_error() {
-        let url = DatabaseUrl::parse("sqlite:////nonexistent-folder-for-patient-auth/x.db").expect("url");
-        let err = connect(&url, &PoolSettings::default()).await.expect_err("cannot create");
-        assert!(err.to_string().contains("/nonexistent-folder-for-patient-auth/x.db"), "{err}");
+        let url =
+            DatabaseUrl::parse("sqlite:////nonexistent-folder-for-patient-auth/x.db").expect("url");
+        let err = connect(&url, &PoolSettings::default())
+            .await
+            .expect_err("cannot create");
+        assert!(
+            err.to_string()
+                .contains("/nonexistent-folder-for-patient-auth/x.db"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
     async fn sql_server_is_refused_until_supported() {
         let url = DatabaseUrl::parse("mssql://sa:secretpw@db/x").expect("url");
-        let err = connect(&url, &PoolSettings::default()).await.expect_err("unsupported");
+        let err = connect(&url, &PoolSettings::default())
+            .await
+            .expect_err("unsupported");
         assert!(!err.to_string().contains("secretpw"));
     }
 }

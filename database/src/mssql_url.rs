@@ -82,18 +82,26 @@ struct RawOptions {
 impl RawOptions {
     /// Applies one `key=value` option; keys are case-insensitive and may contain spaces.
     fn apply(&mut self, key: &str, value: String) -> Result<(), UrlError> {
-        let key: String = key.chars().filter(|c| !c.is_whitespace() && *c != '_').collect::<String>().to_ascii_lowercase();
+        let key: String = key
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '_')
+            .collect::<String>()
+            .to_ascii_lowercase();
         match key.as_str() {
-            "server" | "datasource" | "address" | "addr" | "networkaddress" => self.host = Some(value),
+            "server" | "datasource" | "address" | "addr" | "networkaddress" => {
+                self.host = Some(value)
+            }
             "database" | "initialcatalog" => self.database = Some(value),
             "userid" | "uid" | "user" | "username" => self.user = Some(value),
             "password" | "pwd" => self.password = Some(value),
             "encrypt" => self.encryption = Some(parse_encrypt(&value)?),
-            "trustservercertificate" => self.trust_server_certificate = parse_bool("TrustServerCertificate", &value)?,
-            "trustedconnection" | "integratedsecurity" => {
-                if is_truthy(&value) || value.eq_ignore_ascii_case("sspi") {
-                    return Err(UrlError::TrustedConnection);
-                }
+            "trustservercertificate" => {
+                self.trust_server_certificate = parse_bool("TrustServerCertificate", &value)?
+            }
+            "trustedconnection" | "integratedsecurity"
+                if is_truthy(&value) || value.eq_ignore_ascii_case("sspi") =>
+            {
+                return Err(UrlError::TrustedConnection);
             }
             // Driver names, timeouts, application names and the like do not change where we connect.
             _ => {}
@@ -102,9 +110,15 @@ impl RawOptions {
     }
 
     fn finish(self) -> Result<MssqlTarget, UrlError> {
-        let server = self.host.filter(|h| !h.trim().is_empty()).ok_or_else(|| missing("server"))?;
+        let server = self
+            .host
+            .filter(|h| !h.trim().is_empty())
+            .ok_or_else(|| missing("server"))?;
         let (host, instance, port) = parse_server(&server)?;
-        let user = self.user.filter(|u| !u.is_empty()).ok_or_else(|| missing("user"))?;
+        let user = self
+            .user
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| missing("user"))?;
         let password = self.password.ok_or_else(|| missing("password"))?;
         Ok(MssqlTarget {
             host,
@@ -129,17 +143,20 @@ fn parse_server(server: &str) -> Result<(String, Option<String>, Option<u16>), U
     let server = server.strip_prefix("tcp:").unwrap_or(server);
     let (host_part, port) = match server.rsplit_once(',').or_else(|| server.rsplit_once(':')) {
         Some((host, port)) => {
-            let port = port
-                .trim()
-                .parse::<u16>()
-                .map_err(|_| UrlError::Malformed("SQL Server port is not a number from 1 to 65535".into()))?;
+            let port = port.trim().parse::<u16>().map_err(|_| {
+                UrlError::Malformed("SQL Server port is not a number from 1 to 65535".into())
+            })?;
             (host.trim(), Some(port))
         }
         None => (server, None),
     };
     let (host, instance) = match host_part.split_once('\\') {
         Some((host, instance)) if !instance.is_empty() => (host, Some(instance.to_owned())),
-        Some(_) => return Err(UrlError::Malformed("SQL Server instance name is empty".into())),
+        Some(_) => {
+            return Err(UrlError::Malformed(
+                "SQL Server instance name is empty".into(),
+            ))
+        }
         None => (host_part, None),
     };
     let host = match host {
@@ -151,7 +168,10 @@ fn parse_server(server: &str) -> Result<(String, Option<String>, Option<u16>), U
 }
 
 fn is_truthy(value: &str) -> bool {
-    matches!(value.trim().to_ascii_lowercase().as_str(), "true" | "yes" | "1")
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "true" | "yes" | "1"
+    )
 }
 
 fn parse_bool(key: &str, value: &str) -> Result<bool, UrlError> {
@@ -174,7 +194,9 @@ fn parse_encrypt(value: &str) -> Result<MssqlEncryption, UrlError> {
 ///
 /// This is not handed to a URL parser because `SERVER\INSTANCE` is not a valid URL host.
 pub(crate) fn parse_url(rest: &str, _driver: Option<&str>) -> Result<MssqlTarget, UrlError> {
-    let rest = rest.strip_prefix("//").ok_or_else(|| UrlError::Malformed("mssql URL must start with mssql://".into()))?;
+    let rest = rest
+        .strip_prefix("//")
+        .ok_or_else(|| UrlError::Malformed("mssql URL must start with mssql://".into()))?;
     let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
     let (authority, database) = before_query.split_once('/').unwrap_or((before_query, ""));
     // Without `USER:PASSWORD@` the options are still read, so that `trusted_connection=yes`
@@ -191,7 +213,10 @@ pub(crate) fn parse_url(rest: &str, _driver: Option<&str>) -> Result<MssqlTarget
     };
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        options.apply(&percent_decode(key)?, percent_decode(&value.replace('+', " "))?)?;
+        options.apply(
+            &percent_decode(key)?,
+            percent_decode(&value.replace('+', " "))?,
+        )?;
     }
     options.finish()
 }
@@ -199,7 +224,10 @@ pub(crate) fn parse_url(rest: &str, _driver: Option<&str>) -> Result<MssqlTarget
 /// Whether a value without a URL scheme is an ADO.NET connection string.
 pub(crate) fn looks_like_ado_net(raw: &str) -> bool {
     let lower = raw.to_ascii_lowercase();
-    raw.contains('=') && ["server", "data source", "address", "addr"].iter().any(|k| lower.contains(k))
+    raw.contains('=')
+        && ["server", "data source", "address", "addr"]
+            .iter()
+            .any(|k| lower.contains(k))
 }
 
 /// Parses `Key=Value;Key=Value`, with `{…}`, `"…"` or `'…'` quoting for values holding `;`.
@@ -207,9 +235,9 @@ pub(crate) fn parse_ado_net(raw: &str) -> Result<MssqlTarget, UrlError> {
     let mut options = RawOptions::default();
     let mut rest = raw.trim();
     while !rest.is_empty() {
-        let (key, after_key) = rest
-            .split_once('=')
-            .ok_or_else(|| UrlError::Malformed("ADO.NET connection string has a part without `=`".into()))?;
+        let (key, after_key) = rest.split_once('=').ok_or_else(|| {
+            UrlError::Malformed("ADO.NET connection string has a part without `=`".into())
+        })?;
         let after_key = after_key.trim_start();
         let (value, remaining) = take_ado_value(after_key)?;
         options.apply(key.trim(), value)?;
@@ -243,13 +271,17 @@ fn take_ado_value(input: &str) -> Result<(String, &str), UrlError> {
             let after = &input[1 + index + c.len_utf8()..];
             let after = after.trim_start();
             if !(after.is_empty() || after.starts_with(';')) {
-                return Err(UrlError::Malformed("ADO.NET connection string has text after a quoted value".into()));
+                return Err(UrlError::Malformed(
+                    "ADO.NET connection string has text after a quoted value".into(),
+                ));
             }
             return Ok((value, after.strip_prefix(';').unwrap_or(after)));
         }
         value.push(c);
     }
-    Err(UrlError::Malformed("ADO.NET connection string has an unterminated quoted value".into()))
+    Err(UrlError::Malformed(
+        "ADO.NET connection string has an unterminated quoted value".into(),
+    ))
 }
 
 fn percent_decode(input: &str) -> Result<String, UrlError> {
@@ -270,7 +302,8 @@ fn percent_decode(input: &str) -> Result<String, UrlError> {
             i += 1;
         }
     }
-    String::from_utf8(out).map_err(|_| UrlError::Malformed("mssql URL is not UTF-8 after %-decoding".into()))
+    String::from_utf8(out)
+        .map_err(|_| UrlError::Malformed("mssql URL is not UTF-8 after %-decoding".into()))
 }
 
 impl MssqlTarget {
@@ -317,17 +350,26 @@ mod tests {
 
     #[test]
     fn local_server_aliases_mean_localhost() {
-        assert_eq!(mssql("mssql+pyodbc://u:p@(local)/db?driver=x").host, "localhost");
-        assert_eq!(mssql("Server=.;Database=db;User Id=u;Password=p").host, "localhost");
+        assert_eq!(
+            mssql("mssql+pyodbc://u:p@(local)/db?driver=x").host,
+            "localhost"
+        );
+        assert_eq!(
+            mssql("Server=.;Database=db;User Id=u;Password=p").host,
+            "localhost"
+        );
     }
 
     #[test]
     fn trusted_connection_is_refused_with_advice() {
-        let err = DatabaseUrl::parse("mssql+pyodbc://SERVER/DB?driver=ODBC+Driver+17+for+SQL+Server&trusted_connection=yes")
-            .expect_err("refused");
+        let err = DatabaseUrl::parse(
+            "mssql+pyodbc://SERVER/DB?driver=ODBC+Driver+17+for+SQL+Server&trusted_connection=yes",
+        )
+        .expect_err("refused");
         assert_eq!(err, UrlError::TrustedConnection);
         assert!(err.to_string().contains("SQL Server login"));
-        let err = DatabaseUrl::parse("Server=db;Database=x;Integrated Security=SSPI").expect_err("refused");
+        let err = DatabaseUrl::parse("Server=db;Database=x;Integrated Security=SSPI")
+            .expect_err("refused");
         assert_eq!(err, UrlError::TrustedConnection);
     }
 
@@ -364,7 +406,10 @@ mod tests {
             "mssql://sa:pw@db/x?encrypt=maybe",
             "mssql://sa:pw@db\\/x",
         ] {
-            assert!(matches!(DatabaseUrl::parse(raw), Err(UrlError::Malformed(_))), "{raw}");
+            assert!(
+                matches!(DatabaseUrl::parse(raw), Err(UrlError::Malformed(_))),
+                "{raw}"
+            );
         }
     }
 

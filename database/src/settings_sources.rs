@@ -29,35 +29,54 @@ pub struct SettingsSources {
 impl SettingsSources {
     /// The sources of a normal run: `APP_CONFIG_DIR` (default `./config`), `./.env`, the process environment.
     pub fn from_process() -> Self {
-        let config_dir = std::env::var_os("APP_CONFIG_DIR").map_or_else(|| PathBuf::from("config"), PathBuf::from);
-        Self { config_dir, dotenv_file: Some(PathBuf::from(".env")), environment: None }
+        let config_dir = std::env::var_os("APP_CONFIG_DIR")
+            .map_or_else(|| PathBuf::from("config"), PathBuf::from);
+        Self {
+            config_dir,
+            dotenv_file: Some(PathBuf::from(".env")),
+            environment: None,
+        }
     }
 
     /// Sources made only of the compiled-in defaults and the given variables (for tests and tools).
     pub fn only(environment: HashMap<String, String>) -> Self {
-        Self { config_dir: PathBuf::from("/nonexistent-patient-auth-config"), dotenv_file: None, environment: Some(environment) }
+        Self {
+            config_dir: PathBuf::from("/nonexistent-patient-auth-config"),
+            dotenv_file: None,
+            environment: Some(environment),
+        }
     }
 }
 
 /// Builds the layered configuration; the caller deserialises what it needs from it.
-pub fn settings_sources(sources: &SettingsSources) -> Result<ConfigBuilder<DefaultState>, ConfigError> {
+pub fn settings_sources(
+    sources: &SettingsSources,
+) -> Result<ConfigBuilder<DefaultState>, ConfigError> {
     let dotenv = read_dotenv(sources)?;
-    let environment = sources.environment.clone().unwrap_or_else(|| std::env::vars().collect());
+    let environment = sources
+        .environment
+        .clone()
+        .unwrap_or_else(|| std::env::vars().collect());
     let app_env = lookup(&environment, "APP_ENV")
         .or_else(|| lookup(&dotenv, "APP_ENV"))
         .unwrap_or_else(|| "development".to_owned())
         .to_ascii_lowercase();
-    if !app_env.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(ConfigError::Message("APP_ENV may only hold letters, digits, `-` and `_`".into()));
+    if !app_env
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(ConfigError::Message(
+            "APP_ENV may only hold letters, digits, `-` and `_`".into(),
+        ));
     }
 
-    Ok(config::Config::builder()
+    config::Config::builder()
         .add_source(File::from_str(BASE_SETTINGS, FileFormat::Toml))
         .add_source(File::from(sources.config_dir.join("base.toml")).required(false))
         .add_source(File::from(sources.config_dir.join(format!("{app_env}.toml"))).required(false))
         .add_source(Environment::default().source(Some(dotenv)))
         .add_source(Environment::default().source(Some(environment)))
-        .set_override("app_env", app_env)?)
+        .set_override("app_env", app_env)
 }
 
 fn lookup(map: &HashMap<String, String>, key: &str) -> Option<String> {
@@ -65,14 +84,22 @@ fn lookup(map: &HashMap<String, String>, key: &str) -> Option<String> {
 }
 
 fn read_dotenv(sources: &SettingsSources) -> Result<HashMap<String, String>, ConfigError> {
-    let Some(path) = &sources.dotenv_file else { return Ok(HashMap::new()) };
+    let Some(path) = &sources.dotenv_file else {
+        return Ok(HashMap::new());
+    };
     if !path.exists() {
         return Ok(HashMap::new());
     }
     dotenvy::from_path_iter(path)
         .and_then(|iter| iter.collect::<Result<HashMap<_, _>, _>>())
         // dotenvy's messages quote the offending line, which may hold a secret: keep only the position.
-        .map_err(|e| ConfigError::Message(format!("cannot read {}: {}", path.display(), describe_dotenv_error(&e))))
+        .map_err(|e| {
+            ConfigError::Message(format!(
+                "cannot read {}: {}",
+                path.display(),
+                describe_dotenv_error(&e)
+            ))
+        })
 }
 
 fn describe_dotenv_error(error: &dotenvy::Error) -> String {
@@ -89,7 +116,10 @@ mod tests {
     use std::io::Write;
 
     fn get(sources: &SettingsSources, key: &str) -> String {
-        settings_sources(sources).and_then(|b| b.build()).and_then(|c| c.get_string(key)).expect("setting present")
+        settings_sources(sources)
+            .and_then(|b| b.build())
+            .and_then(|c| c.get_string(key))
+            .expect("setting present")
     }
 
     #[test]
@@ -103,12 +133,20 @@ mod tests {
     #[test]
     fn environment_beats_dotenv_beats_files() {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("base.toml"), "port = 6000\njwt_exp_minutes = 5\nhost = \"10.0.0.1\"\n").expect("write");
+        std::fs::write(
+            dir.path().join("base.toml"),
+            "port = 6000\njwt_exp_minutes = 5\nhost = \"10.0.0.1\"\n",
+        )
+        .expect("write");
         let dotenv = dir.path().join(".env");
         let mut file = std::fs::File::create(&dotenv).expect("create");
         writeln!(file, "PORT=7000\nJWT_EXP_MINUTES=15").expect("write");
         let env = HashMap::from([("PORT".to_owned(), "8000".to_owned())]);
-        let sources = SettingsSources { config_dir: dir.path().to_owned(), dotenv_file: Some(dotenv), environment: Some(env) };
+        let sources = SettingsSources {
+            config_dir: dir.path().to_owned(),
+            dotenv_file: Some(dotenv),
+            environment: Some(env),
+        };
         assert_eq!(get(&sources, "port"), "8000");
         assert_eq!(get(&sources, "jwt_exp_minutes"), "15");
         assert_eq!(get(&sources, "host"), "10.0.0.1");
@@ -119,7 +157,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("staging.toml"), "port = 5555\n").expect("write");
         let env = HashMap::from([("APP_ENV".to_owned(), "Staging".to_owned())]);
-        let sources = SettingsSources { config_dir: dir.path().to_owned(), dotenv_file: None, environment: Some(env) };
+        let sources = SettingsSources {
+            config_dir: dir.path().to_owned(),
+            dotenv_file: None,
+            environment: Some(env),
+        };
         assert_eq!(get(&sources, "port"), "5555");
         assert_eq!(get(&sources, "app_env"), "staging");
     }
@@ -135,8 +177,14 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let dotenv = dir.path().join(".env");
         std::fs::write(&dotenv, "JWT_SECRET='never-closed-secret-value\n").expect("write");
-        let sources = SettingsSources { config_dir: dir.path().to_owned(), dotenv_file: Some(dotenv), environment: Some(HashMap::new()) };
-        let err = settings_sources(&sources).expect_err("broken file").to_string();
+        let sources = SettingsSources {
+            config_dir: dir.path().to_owned(),
+            dotenv_file: Some(dotenv),
+            environment: Some(HashMap::new()),
+        };
+        let err = settings_sources(&sources)
+            .expect_err("broken file")
+            .to_string();
         assert!(!err.contains("never-closed-secret-value"), "{err}");
     }
 }

@@ -66,7 +66,10 @@ impl DatabaseUrl {
             ));
         };
         let (engine, driver) = match scheme.split_once('+') {
-            Some((engine, driver)) => (engine.to_ascii_lowercase(), Some(driver.to_ascii_lowercase())),
+            Some((engine, driver)) => (
+                engine.to_ascii_lowercase(),
+                Some(driver.to_ascii_lowercase()),
+            ),
             None => (scheme.to_ascii_lowercase(), None),
         };
         match engine.as_str() {
@@ -101,7 +104,9 @@ impl fmt::Display for DatabaseUrl {
         match self {
             Self::Sqlite(SqliteTarget::File(path)) => write!(f, "sqlite://{}", path.display()),
             Self::Sqlite(SqliteTarget::Memory) => f.write_str("sqlite::memory:"),
-            Self::Postgres(url) | Self::MySql(url) => f.write_str(&redact_password(url.expose_secret())),
+            Self::Postgres(url) | Self::MySql(url) => {
+                f.write_str(&redact_password(url.expose_secret()))
+            }
             Self::MsSql(target) => fmt::Display::fmt(target, f),
         }
     }
@@ -117,8 +122,11 @@ impl fmt::Debug for DatabaseUrl {
 fn split_scheme(raw: &str) -> Option<(&str, &str)> {
     let (scheme, rest) = raw.split_once(':')?;
     let valid = !scheme.is_empty()
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.');
-    (valid && (rest.starts_with("//") || scheme.eq_ignore_ascii_case("sqlite"))).then_some((scheme, rest))
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.');
+    (valid && (rest.starts_with("//") || scheme.eq_ignore_ascii_case("sqlite")))
+        .then_some((scheme, rest))
 }
 
 /// Reads the part after `sqlite:` with SQLAlchemy's rules, which the Flask `.env` files follow:
@@ -173,24 +181,48 @@ mod tests {
 
     #[test]
     fn sqlite_urls_follow_sqlalchemy_slash_rules() {
-        assert_eq!(sqlite_file("sqlite:///patients.db"), PathBuf::from("patients.db"));
-        assert_eq!(sqlite_file("sqlite:////var/lib/pa/patients.db"), PathBuf::from("/var/lib/pa/patients.db"));
-        assert_eq!(sqlite_file("sqlite://data/patients.db"), PathBuf::from("data/patients.db"));
-        assert_eq!(sqlite_file("sqlite:patients.db"), PathBuf::from("patients.db"));
-        assert_eq!(sqlite_file("sqlite://patients.db?mode=rwc"), PathBuf::from("patients.db"));
+        assert_eq!(
+            sqlite_file("sqlite:///patients.db"),
+            PathBuf::from("patients.db")
+        );
+        assert_eq!(
+            sqlite_file("sqlite:////var/lib/pa/patients.db"),
+            PathBuf::from("/var/lib/pa/patients.db")
+        );
+        assert_eq!(
+            sqlite_file("sqlite://data/patients.db"),
+            PathBuf::from("data/patients.db")
+        );
+        assert_eq!(
+            sqlite_file("sqlite:patients.db"),
+            PathBuf::from("patients.db")
+        );
+        assert_eq!(
+            sqlite_file("sqlite://patients.db?mode=rwc"),
+            PathBuf::from("patients.db")
+        );
         assert_eq!(sqlite_file("  SQLITE://x.db  "), PathBuf::from("x.db"));
     }
 
     #[test]
     fn sqlite_memory_forms_are_recognised() {
         for raw in ["sqlite::memory:", "sqlite://:memory:"] {
-            assert!(matches!(DatabaseUrl::parse(raw), Ok(DatabaseUrl::Sqlite(SqliteTarget::Memory))), "{raw}");
+            assert!(
+                matches!(
+                    DatabaseUrl::parse(raw),
+                    Ok(DatabaseUrl::Sqlite(SqliteTarget::Memory))
+                ),
+                "{raw}"
+            );
         }
     }
 
     #[test]
     fn sqlite_without_a_file_is_an_error() {
-        assert!(matches!(DatabaseUrl::parse("sqlite://"), Err(UrlError::Malformed(_))));
+        assert!(matches!(
+            DatabaseUrl::parse("sqlite://"),
+            Err(UrlError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -202,7 +234,9 @@ mod tests {
             "postgresql+psycopg2://u:p@db:5432/app",
         ] {
             match DatabaseUrl::parse(raw) {
-                Ok(DatabaseUrl::Postgres(url)) => assert_eq!(url.expose_secret(), "postgres://u:p@db:5432/app"),
+                Ok(DatabaseUrl::Postgres(url)) => {
+                    assert_eq!(url.expose_secret(), "postgres://u:p@db:5432/app")
+                }
                 other => panic!("{raw} parsed as {other:?}"),
             }
         }
@@ -210,9 +244,15 @@ mod tests {
 
     #[test]
     fn mysql_and_mariadb_schemes_are_normalised() {
-        for raw in ["mysql://root@127.0.0.1:3306/test", "mariadb://root@127.0.0.1:3306/test", "mysql+pymysql://root@127.0.0.1:3306/test"] {
+        for raw in [
+            "mysql://root@127.0.0.1:3306/test",
+            "mariadb://root@127.0.0.1:3306/test",
+            "mysql+pymysql://root@127.0.0.1:3306/test",
+        ] {
             match DatabaseUrl::parse(raw) {
-                Ok(DatabaseUrl::MySql(url)) => assert_eq!(url.expose_secret(), "mysql://root@127.0.0.1:3306/test"),
+                Ok(DatabaseUrl::MySql(url)) => {
+                    assert_eq!(url.expose_secret(), "mysql://root@127.0.0.1:3306/test")
+                }
                 other => panic!("{raw} parsed as {other:?}"),
             }
         }
@@ -220,10 +260,19 @@ mod tests {
 
     #[test]
     fn unknown_schemes_and_junk_are_rejected_with_a_reason() {
-        assert_eq!(DatabaseUrl::parse("oracle://x/y").err(), Some(UrlError::UnsupportedScheme("oracle".into())));
+        assert_eq!(
+            DatabaseUrl::parse("oracle://x/y").err(),
+            Some(UrlError::UnsupportedScheme("oracle".into()))
+        );
         assert_eq!(DatabaseUrl::parse("   ").err(), Some(UrlError::Empty));
-        assert!(matches!(DatabaseUrl::parse("just words"), Err(UrlError::Malformed(_))));
-        assert!(matches!(DatabaseUrl::parse("postgres:///nohost"), Err(UrlError::Malformed(_))));
+        assert!(matches!(
+            DatabaseUrl::parse("just words"),
+            Err(UrlError::Malformed(_))
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("postgres:///nohost"),
+            Err(UrlError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -236,7 +285,8 @@ mod tests {
 
     #[test]
     fn errors_never_echo_the_password() {
-        let err = DatabaseUrl::parse("postgres://user:hunter2secret@[bad/app").expect_err("malformed");
+        let err =
+            DatabaseUrl::parse("postgres://user:hunter2secret@[bad/app").expect_err("malformed");
         assert!(!err.to_string().contains("hunter2secret"), "{err}");
     }
 }

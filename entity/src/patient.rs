@@ -35,7 +35,11 @@ impl std::fmt::Debug for Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    #[sea_orm(belongs_to = "super::doctor::Entity", from = "Column::DoctorId", to = "super::doctor::Column::DoctorId")]
+    #[sea_orm(
+        belongs_to = "super::doctor::Entity",
+        from = "Column::DoctorId",
+        to = "super::doctor::Column::DoctorId"
+    )]
     Doctor,
     #[sea_orm(
         belongs_to = "super::caregiver::Entity",

@@ -36,7 +36,10 @@ fn utc_now_expression(backend: DbBackend) -> SimpleExpr {
 /// case-insensitive collation.
 pub fn table_options(backend: DbBackend, table: &mut TableCreateStatement) {
     if backend == DbBackend::MySql {
-        table.engine("InnoDB").character_set("utf8mb4").collate("utf8mb4_unicode_ci");
+        table
+            .engine("InnoDB")
+            .character_set("utf8mb4")
+            .collate("utf8mb4_unicode_ci");
     }
 }
 
@@ -54,11 +57,19 @@ pub async fn create_case_insensitive_unique_index(
             format!("CREATE UNIQUE INDEX {index} ON {table} (LOWER({column}))")
         }
     };
-    manager.get_connection().execute_unprepared(&sql).await.map(|_| ())
+    manager
+        .get_connection()
+        .execute_unprepared(&sql)
+        .await
+        .map(|_| ())
 }
 
 /// A plain index.
-pub fn index(name: &str, table: impl IntoIden + 'static, columns: &[&'static str]) -> IndexCreateStatement {
+pub fn index(
+    name: &str,
+    table: impl IntoIden + 'static,
+    columns: &[&'static str],
+) -> IndexCreateStatement {
     let mut index = Index::create();
     index.name(name).table(table);
     for column in columns {

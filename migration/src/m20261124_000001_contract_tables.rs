@@ -69,7 +69,13 @@ impl MigrationTrait for Migration {
         let mut doctors = Table::create();
         doctors
             .table(Doctors::Table)
-            .col(ColumnDef::new(Doctors::DoctorId).integer().not_null().auto_increment().primary_key())
+            .col(
+                ColumnDef::new(Doctors::DoctorId)
+                    .integer()
+                    .not_null()
+                    .auto_increment()
+                    .primary_key(),
+            )
             .col(ColumnDef::new(Doctors::FullName).string_len(100).not_null())
             .col(ColumnDef::new(Doctors::Specialty).string_len(100))
             .col(ColumnDef::new(Doctors::Email).string_len(254))
@@ -81,8 +87,18 @@ impl MigrationTrait for Migration {
         let mut caregivers = Table::create();
         caregivers
             .table(Caregivers::Table)
-            .col(ColumnDef::new(Caregivers::CaregiverId).integer().not_null().auto_increment().primary_key())
-            .col(ColumnDef::new(Caregivers::FullName).string_len(100).not_null())
+            .col(
+                ColumnDef::new(Caregivers::CaregiverId)
+                    .integer()
+                    .not_null()
+                    .auto_increment()
+                    .primary_key(),
+            )
+            .col(
+                ColumnDef::new(Caregivers::FullName)
+                    .string_len(100)
+                    .not_null(),
+            )
             .col(ColumnDef::new(Caregivers::Relationship).string_len(50))
             .col(ColumnDef::new(Caregivers::Email).string_len(254))
             .col(ColumnDef::new(Caregivers::Phone).string_len(30))
@@ -93,11 +109,25 @@ impl MigrationTrait for Migration {
         let mut patients = Table::create();
         patients
             .table(Patients::Table)
-            .col(ColumnDef::new(Patients::PatientId).integer().not_null().auto_increment().primary_key())
+            .col(
+                ColumnDef::new(Patients::PatientId)
+                    .integer()
+                    .not_null()
+                    .auto_increment()
+                    .primary_key(),
+            )
             .col(ColumnDef::new(Patients::Username).string_len(50))
-            .col(ColumnDef::new(Patients::FullName).string_len(100).not_null())
+            .col(
+                ColumnDef::new(Patients::FullName)
+                    .string_len(100)
+                    .not_null(),
+            )
             .col(ColumnDef::new(Patients::Email).string_len(254).not_null())
-            .col(ColumnDef::new(Patients::PasswordHash).string_len(255).not_null())
+            .col(
+                ColumnDef::new(Patients::PasswordHash)
+                    .string_len(255)
+                    .not_null(),
+            )
             .col(ColumnDef::new(Patients::Phone).string_len(30))
             .col(ColumnDef::new(Patients::DateOfBirth).date())
             .col(ColumnDef::new(Patients::DoctorId).integer())
@@ -120,19 +150,48 @@ impl MigrationTrait for Migration {
             );
         table_options(backend, &mut patients);
         manager.create_table(patients).await?;
-        create_case_insensitive_unique_index(manager, "ux_patients_email", "patients", "email").await?;
+        create_case_insensitive_unique_index(manager, "ux_patients_email", "patients", "email")
+            .await?;
         // NULL usernames do not collide on any of these engines, so "unique where not null" holds.
-        create_case_insensitive_unique_index(manager, "ux_patients_username", "patients", "username").await?;
-        manager.create_index(index("ix_patients_doctor", Patients::Table, &["doctor_id"])).await?;
-        manager.create_index(index("ix_patients_caregiver", Patients::Table, &["caregiver_id"])).await?;
+        create_case_insensitive_unique_index(
+            manager,
+            "ux_patients_username",
+            "patients",
+            "username",
+        )
+        .await?;
+        manager
+            .create_index(index("ix_patients_doctor", Patients::Table, &["doctor_id"]))
+            .await?;
+        manager
+            .create_index(index(
+                "ix_patients_caregiver",
+                Patients::Table,
+                &["caregiver_id"],
+            ))
+            .await?;
 
         let mut prescriptions = Table::create();
         prescriptions
             .table(Prescriptions::Table)
-            .col(ColumnDef::new(Prescriptions::PrescriptionId).integer().not_null().auto_increment().primary_key())
-            .col(ColumnDef::new(Prescriptions::PatientId).integer().not_null())
+            .col(
+                ColumnDef::new(Prescriptions::PrescriptionId)
+                    .integer()
+                    .not_null()
+                    .auto_increment()
+                    .primary_key(),
+            )
+            .col(
+                ColumnDef::new(Prescriptions::PatientId)
+                    .integer()
+                    .not_null(),
+            )
             .col(ColumnDef::new(Prescriptions::DoctorId).integer())
-            .col(ColumnDef::new(Prescriptions::Medication).string_len(200).not_null())
+            .col(
+                ColumnDef::new(Prescriptions::Medication)
+                    .string_len(200)
+                    .not_null(),
+            )
             .col(ColumnDef::new(Prescriptions::Dosage).string_len(100))
             .col(ColumnDef::new(Prescriptions::Frequency).string_len(100))
             .col(ColumnDef::new(Prescriptions::StartDate).date().not_null())
@@ -156,14 +215,26 @@ impl MigrationTrait for Migration {
         manager.create_table(prescriptions).await?;
         // The profile reads a patient's prescriptions newest first.
         manager
-            .create_index(index("ix_prescriptions_patient_start", Prescriptions::Table, &["patient_id", "start_date"]))
+            .create_index(index(
+                "ix_prescriptions_patient_start",
+                Prescriptions::Table,
+                &["patient_id", "start_date"],
+            ))
             .await?;
-        manager.create_index(index("ix_prescriptions_doctor", Prescriptions::Table, &["doctor_id"])).await
+        manager
+            .create_index(index(
+                "ix_prescriptions_doctor",
+                Prescriptions::Table,
+                &["doctor_id"],
+            ))
+            .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in ["prescriptions", "patients", "caregivers", "doctors"] {
-            manager.drop_table(Table::drop().table(Alias::new(table)).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(Alias::new(table)).to_owned())
+                .await?;
         }
         Ok(())
     }

@@ -47,7 +47,12 @@ impl MigrationTrait for Migration {
         let mut sessions = Table::create();
         sessions
             .table(AuthSessions::Table)
-            .col(ColumnDef::new(AuthSessions::SessionId).string_len(36).not_null().primary_key())
+            .col(
+                ColumnDef::new(AuthSessions::SessionId)
+                    .string_len(36)
+                    .not_null()
+                    .primary_key(),
+            )
             .col(ColumnDef::new(AuthSessions::PatientId).integer().not_null())
             .col(utc_now(backend, AuthSessions::CreatedAt))
             .col(utc_now(backend, AuthSessions::LastUsedAt))
@@ -65,14 +70,35 @@ impl MigrationTrait for Migration {
             );
         table_options(backend, &mut sessions);
         manager.create_table(sessions).await?;
-        manager.create_index(index("ix_auth_sessions_patient", AuthSessions::Table, &["patient_id"])).await?;
-        manager.create_index(index("ix_auth_sessions_expires", AuthSessions::Table, &["expires_at"])).await?;
+        manager
+            .create_index(index(
+                "ix_auth_sessions_patient",
+                AuthSessions::Table,
+                &["patient_id"],
+            ))
+            .await?;
+        manager
+            .create_index(index(
+                "ix_auth_sessions_expires",
+                AuthSessions::Table,
+                &["expires_at"],
+            ))
+            .await?;
 
         let mut tokens = Table::create();
         tokens
             .table(RefreshTokens::Table)
-            .col(ColumnDef::new(RefreshTokens::TokenHash).string_len(64).not_null().primary_key())
-            .col(ColumnDef::new(RefreshTokens::SessionId).string_len(36).not_null())
+            .col(
+                ColumnDef::new(RefreshTokens::TokenHash)
+                    .string_len(64)
+                    .not_null()
+                    .primary_key(),
+            )
+            .col(
+                ColumnDef::new(RefreshTokens::SessionId)
+                    .string_len(36)
+                    .not_null(),
+            )
             .col(utc_now(backend, RefreshTokens::IssuedAt))
             .col(utc_timestamp(backend, RefreshTokens::ExpiresAt).not_null())
             .col(utc_timestamp(backend, RefreshTokens::ConsumedAt))
@@ -85,11 +111,21 @@ impl MigrationTrait for Migration {
             );
         table_options(backend, &mut tokens);
         manager.create_table(tokens).await?;
-        manager.create_index(index("ix_refresh_tokens_session", RefreshTokens::Table, &["session_id"])).await
+        manager
+            .create_index(index(
+                "ix_refresh_tokens_session",
+                RefreshTokens::Table,
+                &["session_id"],
+            ))
+            .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(RefreshTokens::Table).to_owned()).await?;
-        manager.drop_table(Table::drop().table(AuthSessions::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(RefreshTokens::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(AuthSessions::Table).to_owned())
+            .await
     }
 }

@@ -9,7 +9,10 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm_migration::MigrationStatus;
 
 #[derive(Parser)]
-#[command(name = "migration", about = "Apply, revert or list patient-auth schema migrations")]
+#[command(
+    name = "migration",
+    about = "Apply, revert or list patient-auth schema migrations"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -57,15 +60,21 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), String> {
     let url = database_url()?;
     if let Command::Down { yes: false, .. } | Command::Fresh { yes: false } = cli.command {
-        return Err(format!("this drops tables and the patient data in them on {url}; add --yes to confirm"));
+        return Err(format!(
+            "this drops tables and the patient data in them on {url}; add --yes to confirm"
+        ));
     }
-    let db = connect(&url, &PoolSettings::default()).await.map_err(|e| e.to_string())?;
+    let db = connect(&url, &PoolSettings::default())
+        .await
+        .map_err(|e| e.to_string())?;
     match cli.command {
         Command::Up { steps } => Migrator::up(&db, steps).await,
         Command::Down { steps, .. } => Migrator::down(&db, Some(steps)).await,
         Command::Fresh { .. } => Migrator::fresh(&db).await,
         Command::Status => {
-            let migrations = Migrator::get_migration_with_status(&db).await.map_err(|e| e.to_string())?;
+            let migrations = Migrator::get_migration_with_status(&db)
+                .await
+                .map_err(|e| e.to_string())?;
             for migration in migrations {
                 let status = match migration.status() {
                     MigrationStatus::Applied => "applied",

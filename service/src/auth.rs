@@ -6,7 +6,10 @@ use chrono::{DateTime, Duration, Utc};
 use entity::patient;
 use entity::prelude::Patient;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
 use secrecy::SecretString;
 
 use crate::clock::Clock;
@@ -52,7 +55,12 @@ impl ClientInfo {
     /// Client information from raw request data.
     pub fn new(user_agent: Option<&str>, ip: Option<String>) -> Self {
         let user_agent = user_agent
-            .map(|ua| ua.chars().filter(|c| !c.is_control()).take(Self::USER_AGENT_MAX).collect::<String>())
+            .map(|ua| {
+                ua.chars()
+                    .filter(|c| !c.is_control())
+                    .take(Self::USER_AGENT_MAX)
+                    .collect::<String>()
+            })
             .filter(|ua| !ua.trim().is_empty());
         Self { user_agent, ip }
     }
@@ -108,7 +116,9 @@ pub struct AuthService {
 
 impl std::fmt::Debug for AuthService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthService").field("tokens", &self.tokens).finish_non_exhaustive()
+        f.debug_struct("AuthService")
+            .field("tokens", &self.tokens)
+            .finish_non_exhaustive()
     }
 }
 
@@ -116,7 +126,13 @@ impl AuthService {
     /// Builds the service; computes the dummy hash used for unknown accounts.
     pub fn new(config: AuthConfig, clock: Arc<dyn Clock>) -> Result<Self, ServiceError> {
         Ok(Self {
-            tokens: TokenCodec::new(&config.jwt_secret, &config.issuer, &config.audience, config.access_token_lifetime, config.leeway),
+            tokens: TokenCodec::new(
+                &config.jwt_secret,
+                &config.issuer,
+                &config.audience,
+                config.access_token_lifetime,
+                config.leeway,
+            ),
             passwords: PasswordHasher::new(config.hash_concurrency)?,
             clock,
             refresh_lifetime: config.refresh_token_lifetime,
@@ -129,7 +145,12 @@ impl AuthService {
     }
 
     /// Registers a patient and opens their first session.
-    pub async fn register<C>(&self, db: &C, form: RegistrationForm, client: ClientInfo) -> Result<TokenGrant, ServiceError>
+    pub async fn register<C>(
+        &self,
+        db: &C,
+        form: RegistrationForm,
+        client: ClientInfo,
+    ) -> Result<TokenGrant, ServiceError>
     where
         C: ConnectionTrait + TransactionTrait,
     {
@@ -142,21 +163,42 @@ impl AuthService {
 
         let txn = db.begin().await?;
         let patient = insert_patient(&txn, &new_patient, password_hash, now).await?;
-        let session = sessions::open(&txn, patient.patient_id, &client, now, self.refresh_lifetime).await?;
+        let session = sessions::open(
+            &txn,
+            patient.patient_id,
+            &client,
+            now,
+            self.refresh_lifetime,
+        )
+        .await?;
         txn.commit().await?;
         log::info!("patient {} registered", patient.patient_id);
-        self.grant(patient.patient_id, session, Profile::new_patient(patient), now)
+        self.grant(
+            patient.patient_id,
+            session,
+            Profile::new_patient(patient),
+            now,
+        )
     }
 
     /// Creates a patient account without opening a session (operator command).
-    pub async fn create_patient<C: ConnectionTrait>(&self, db: &C, new_patient: NewPatient) -> Result<patient::Model, ServiceError> {
+    pub async fn create_patient<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        new_patient: NewPatient,
+    ) -> Result<patient::Model, ServiceError> {
         ensure_unclaimed(db, &new_patient).await?;
         let password_hash = self.passwords.hash(new_patient.password.clone()).await?;
         insert_patient(db, &new_patient, password_hash, self.clock.now()).await
     }
 
     /// Checks credentials and opens a session. Unknown accounts and wrong passwords fail alike.
-    pub async fn login<C>(&self, db: &C, credentials: Credentials, client: ClientInfo) -> Result<TokenGrant, ServiceError>
+    pub async fn login<C>(
+        &self,
+        db: &C,
+        credentials: Credentials,
+        client: ClientInfo,
+    ) -> Result<TokenGrant, ServiceError>
     where
         C: ConnectionTrait + TransactionTrait,
     {
@@ -165,11 +207,18 @@ impl AuthService {
             LoginId::Username(username) => patient_by_username(db, username).await?,
         };
         let stored_hash = patient.as_ref().map(|p| p.password_hash.clone());
-        let verification = self.passwords.verify(credentials.password.clone(), stored_hash).await?;
+        let verification = self
+            .passwords
+            .verify(credentials.password.clone(), stored_hash)
+            .await?;
         let (Some(patient), Verification::Match { needs_upgrade }) = (patient, verification) else {
             return Err(ServiceError::InvalidCredentials);
         };
-        let upgraded_hash = if needs_upgrade { Some(self.passwords.hash(credentials.password).await?) } else { None };
+        let upgraded_hash = if needs_upgrade {
+            Some(self.passwords.hash(credentials.password).await?)
+        } else {
+            None
+        };
 
         let now = self.clock.now();
         let txn = db.begin().await?;
@@ -182,32 +231,57 @@ impl AuthService {
                 .filter(patient::Column::PasswordHash.eq(patient.password_hash.as_str()))
                 .exec(&txn)
                 .await?;
-            log::info!("patient {}: password hash upgraded to argon2id", patient.patient_id);
+            log::info!(
+                "patient {}: password hash upgraded to argon2id",
+                patient.patient_id
+            );
         }
-        let session = sessions::open(&txn, patient.patient_id, &client, now, self.refresh_lifetime).await?;
+        let session = sessions::open(
+            &txn,
+            patient.patient_id,
+            &client,
+            now,
+            self.refresh_lifetime,
+        )
+        .await?;
         txn.commit().await?;
 
-        let profile = profile::load(db, patient.patient_id).await?.ok_or(ServiceError::InvalidCredentials)?;
+        let profile = profile::load(db, patient.patient_id)
+            .await?
+            .ok_or(ServiceError::InvalidCredentials)?;
         self.grant(patient.patient_id, session, profile, now)
     }
 
     /// Checks an access token and its session: one indexed lookup by session id.
-    pub async fn authenticate<C: ConnectionTrait>(&self, db: &C, token: &str) -> Result<AuthenticatedPatient, ServiceError> {
+    pub async fn authenticate<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        token: &str,
+    ) -> Result<AuthenticatedPatient, ServiceError> {
         let claims = self.tokens.decode(token, self.clock.now())?;
         let patient_id: i32 = claims.sub.parse().map_err(|_| ServiceError::InvalidToken)?;
         // A deleted patient's sessions are deleted with them (cascade), so "no session" covers it.
-        let session = sessions::find(db, &claims.sid).await?.ok_or(ServiceError::InvalidToken)?;
+        let session = sessions::find(db, &claims.sid)
+            .await?
+            .ok_or(ServiceError::InvalidToken)?;
         if session.patient_id != patient_id {
             return Err(ServiceError::InvalidToken);
         }
         if session.revoked_at.is_some() {
             return Err(ServiceError::TokenRevoked);
         }
-        Ok(AuthenticatedPatient { patient_id, session_id: session.session_id })
+        Ok(AuthenticatedPatient {
+            patient_id,
+            session_id: session.session_id,
+        })
     }
 
     /// Ends the caller's session: its access and refresh tokens stop working everywhere.
-    pub async fn logout<C: ConnectionTrait>(&self, db: &C, who: &AuthenticatedPatient) -> Result<(), ServiceError> {
+    pub async fn logout<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        who: &AuthenticatedPatient,
+    ) -> Result<(), ServiceError> {
         if sessions::end(db, &who.session_id, EndReason::Logout, self.clock.now()).await? {
             log::info!("patient {} logged out", who.patient_id);
             Ok(())
@@ -217,18 +291,38 @@ impl AuthService {
     }
 
     /// The caller's profile.
-    pub async fn profile<C: ConnectionTrait>(&self, db: &C, who: &AuthenticatedPatient) -> Result<Profile, ServiceError> {
-        profile::load(db, who.patient_id).await?.ok_or(ServiceError::InvalidToken)
+    pub async fn profile<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        who: &AuthenticatedPatient,
+    ) -> Result<Profile, ServiceError> {
+        profile::load(db, who.patient_id)
+            .await?
+            .ok_or(ServiceError::InvalidToken)
     }
 
-    fn grant(&self, patient_id: i32, session: sessions::OpenedSession, profile: Profile, now: DateTime<Utc>) -> Result<TokenGrant, ServiceError> {
+    fn grant(
+        &self,
+        patient_id: i32,
+        session: sessions::OpenedSession,
+        profile: Profile,
+        now: DateTime<Utc>,
+    ) -> Result<TokenGrant, ServiceError> {
         let signed = self.tokens.issue(patient_id, &session.session_id, now)?;
-        Ok(TokenGrant { access_token: signed.token, expires_in: signed.expires_in, refresh_token: session.refresh_token, profile })
+        Ok(TokenGrant {
+            access_token: signed.token,
+            expires_in: signed.expires_in,
+            refresh_token: session.refresh_token,
+            profile,
+        })
     }
 }
 
 /// Fails with the matching conflict when the email or username is already in use.
-async fn ensure_unclaimed<C: ConnectionTrait>(db: &C, new_patient: &NewPatient) -> Result<(), ServiceError> {
+async fn ensure_unclaimed<C: ConnectionTrait>(
+    db: &C,
+    new_patient: &NewPatient,
+) -> Result<(), ServiceError> {
     if patient_by_email(db, &new_patient.email).await?.is_some() {
         return Err(ServiceError::EmailTaken);
     }
@@ -278,7 +372,9 @@ fn conflict_from(error: &sea_orm::DbErr, new_patient: &NewPatient) -> ServiceErr
     };
     // MySQL quotes the clashing value; remove ours first, so that an email such as
     // "ux_patients_username@example.org" cannot pass for the index name.
-    let message = message.replace(&new_patient.email, "").replace(username, "");
+    let message = message
+        .replace(&new_patient.email, "")
+        .replace(username, "");
     if message.contains("ux_patients_username") {
         ServiceError::UsernameTaken
     } else {

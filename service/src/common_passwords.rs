@@ -50,14 +50,33 @@ mod tests {
 
     #[test]
     fn well_known_passwords_are_common_in_any_case() {
-        for password in ["password", "12345678", "qwertyuiop", "iloveyou", "PassWord", "Sunshine", "trustno1", "football", "passw0rd", "drowssap", "11111111", "🔐🔐🔐🔐🔐🔐🔐🔐"] {
+        for password in [
+            "password",
+            "12345678",
+            "qwertyuiop",
+            "iloveyou",
+            "PassWord",
+            "Sunshine",
+            "trustno1",
+            "football",
+            "passw0rd",
+            "drowssap",
+            "11111111",
+            "🔐🔐🔐🔐🔐🔐🔐🔐",
+        ] {
             assert!(is_common(password), "{password}");
         }
     }
 
     #[test]
     fn ordinary_passphrases_are_not_common() {
-        for password in ["secret-pass", "correct horse battery staple", "Ahmed-2026-tea", "كلمة سر طويلة", "🔐🌙🔑🌿🔐🌙🔑🌿"] {
+        for password in [
+            "secret-pass",
+            "correct horse battery staple",
+            "Ahmed-2026-tea",
+            "كلمة سر طويلة",
+            "🔐🌙🔑🌿🔐🌙🔑🌿",
+        ] {
             assert!(!is_common(password), "{password}");
         }
     }

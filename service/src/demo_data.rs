@@ -3,11 +3,50 @@
 
 use chrono::{Duration, NaiveDate, Utc};
 use entity::{caregiver, doctor, prescription};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, IntoActiveModel, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, IntoActiveModel, TransactionTrait,
+};
 
 use crate::error::ServiceError;
 use crate::lookup::patient_by_email;
 use crate::profile::{self, Profile};
+
+/// One demo prescription, dated relative to today.
+struct DemoPrescription {
+    medication: &'static str,
+    dosage: &'static str,
+    frequency: &'static str,
+    started_days_ago: i64,
+    ended_days_ago: Option<i64>,
+    notes: Option<&'static str>,
+}
+
+const DEMO_PRESCRIPTIONS: [DemoPrescription; 3] = [
+    DemoPrescription {
+        medication: "Metformin",
+        dosage: "500 mg",
+        frequency: "twice daily",
+        started_days_ago: 54,
+        ended_days_ago: None,
+        notes: Some("Take with meals"),
+    },
+    DemoPrescription {
+        medication: "Atorvastatin",
+        dosage: "20 mg",
+        frequency: "once daily at night",
+        started_days_ago: 30,
+        ended_days_ago: None,
+        notes: None,
+    },
+    DemoPrescription {
+        medication: "Amoxicillin",
+        dosage: "500 mg",
+        frequency: "three times daily",
+        started_days_ago: 90,
+        ended_days_ago: Some(80),
+        notes: Some("Finish the course"),
+    },
+];
 
 /// Adds demo profile data to the patient with `email`, in one transaction. Refuses a patient who
 /// already has a doctor, caregiver or prescriptions, so real data is never mixed with demo data.
@@ -15,9 +54,16 @@ pub async fn add_demo_profile<C>(db: &C, email: &str) -> Result<Profile, Service
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let patient = patient_by_email(db, email).await?.ok_or(ServiceError::PatientNotFound)?;
-    let existing = profile::load(db, patient.patient_id).await?.ok_or(ServiceError::PatientNotFound)?;
-    if existing.doctor.is_some() || existing.caregiver.is_some() || !existing.prescriptions.is_empty() {
+    let patient = patient_by_email(db, email)
+        .await?
+        .ok_or(ServiceError::PatientNotFound)?;
+    let existing = profile::load(db, patient.patient_id)
+        .await?
+        .ok_or(ServiceError::PatientNotFound)?;
+    if existing.doctor.is_some()
+        || existing.caregiver.is_some()
+        || !existing.prescriptions.is_empty()
+    {
         return Err(ServiceError::ProfileNotEmpty);
     }
 
@@ -45,21 +91,16 @@ where
     .insert(&txn)
     .await?;
 
-    let prescriptions: [(&str, &str, &str, i64, Option<i64>, Option<&str>); 3] = [
-        ("Metformin", "500 mg", "twice daily", 54, None, Some("Take with meals")),
-        ("Atorvastatin", "20 mg", "once daily at night", 30, None, None),
-        ("Amoxicillin", "500 mg", "three times daily", 90, Some(80), Some("Finish the course")),
-    ];
-    for (medication, dosage, frequency, started_days_ago, ended_days_ago, notes) in prescriptions {
+    for demo in DEMO_PRESCRIPTIONS {
         prescription::ActiveModel {
             patient_id: Set(patient.patient_id),
             doctor_id: Set(Some(doctor.doctor_id)),
-            medication: Set(medication.into()),
-            dosage: Set(Some(dosage.into())),
-            frequency: Set(Some(frequency.into())),
-            start_date: Set(days_before(today, started_days_ago)),
-            end_date: Set(ended_days_ago.map(|days| days_before(today, days))),
-            notes: Set(notes.map(Into::into)),
+            medication: Set(demo.medication.into()),
+            dosage: Set(Some(demo.dosage.into())),
+            frequency: Set(Some(demo.frequency.into())),
+            start_date: Set(days_before(today, demo.started_days_ago)),
+            end_date: Set(demo.ended_days_ago.map(|days| days_before(today, days))),
+            notes: Set(demo.notes.map(Into::into)),
             created_at: Set(now),
             ..Default::default()
         }
@@ -75,7 +116,9 @@ where
     assigned.update(&txn).await?;
     txn.commit().await?;
 
-    profile::load(db, patient_id).await?.ok_or(ServiceError::PatientNotFound)
+    profile::load(db, patient_id)
+        .await?
+        .ok_or(ServiceError::PatientNotFound)
 }
 
 fn days_before(day: NaiveDate, days: i64) -> NaiveDate {

@@ -57,7 +57,9 @@ impl From<DbErr> for ServiceError {
 pub(crate) fn is_unavailable(error: &DbErr) -> bool {
     match error {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => sqlx_unavailable(e),
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            sqlx_unavailable(e)
+        }
         _ => false,
     }
 }
@@ -88,10 +90,18 @@ fn mysql_unavailable(error: &dyn sqlx::error::DatabaseError) -> bool {
     error
         .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
         // Too many connections, server shutdown, lock wait timeout, deadlock-free lock timeouts.
-        .is_some_and(|e| matches!(e.number(), 1040 | 1053 | 1205 | 1213 | 2002 | 2003 | 2006 | 2013))
+        .is_some_and(|e| {
+            matches!(
+                e.number(),
+                1040 | 1053 | 1205 | 1213 | 2002 | 2003 | 2006 | 2013
+            )
+        })
 }
 
 /// Whether a database error is a unique-constraint violation (a registration race).
 pub(crate) fn is_unique_violation(error: &DbErr) -> bool {
-    matches!(error.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+    matches!(
+        error.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
 }

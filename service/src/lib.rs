@@ -15,7 +15,9 @@ mod sessions;
 pub mod tokens;
 pub mod validation;
 
-pub use auth::{AuthConfig, AuthService, AuthenticatedPatient, ClientInfo, Credentials, LoginId, TokenGrant};
+pub use auth::{
+    AuthConfig, AuthService, AuthenticatedPatient, ClientInfo, Credentials, LoginId, TokenGrant,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ServiceError;
 pub use profile::Profile;

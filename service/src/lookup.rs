@@ -11,18 +11,34 @@ fn equals_ignoring_case(backend: DbBackend, column: patient::Column, value: &str
     let value = value.to_lowercase();
     match backend {
         DbBackend::MySql => column.eq(value),
-        DbBackend::Postgres | DbBackend::Sqlite => Expr::expr(Func::lower(Expr::col(column))).eq(value),
+        DbBackend::Postgres | DbBackend::Sqlite => {
+            Expr::expr(Func::lower(Expr::col(column))).eq(value)
+        }
     }
 }
 
 /// The patient with this email address, if any.
-pub(crate) async fn patient_by_email<C: ConnectionTrait>(db: &C, email: &str) -> Result<Option<patient::Model>, DbErr> {
-    let condition = equals_ignoring_case(db.get_database_backend(), patient::Column::Email, email.trim());
+pub(crate) async fn patient_by_email<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+) -> Result<Option<patient::Model>, DbErr> {
+    let condition = equals_ignoring_case(
+        db.get_database_backend(),
+        patient::Column::Email,
+        email.trim(),
+    );
     Patient::find().filter(condition).one(db).await
 }
 
 /// The patient with this username, if any.
-pub(crate) async fn patient_by_username<C: ConnectionTrait>(db: &C, username: &str) -> Result<Option<patient::Model>, DbErr> {
-    let condition = equals_ignoring_case(db.get_database_backend(), patient::Column::Username, username.trim());
+pub(crate) async fn patient_by_username<C: ConnectionTrait>(
+    db: &C,
+    username: &str,
+) -> Result<Option<patient::Model>, DbErr> {
+    let condition = equals_ignoring_case(
+        db.get_database_backend(),
+        patient::Column::Username,
+        username.trim(),
+    );
     Patient::find().filter(condition).one(db).await
 }

@@ -40,7 +40,9 @@ pub struct PasswordHasher {
 
 impl std::fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PasswordHasher").field("permits", &self.permits.available_permits()).finish_non_exhaustive()
+        f.debug_struct("PasswordHasher")
+            .field("permits", &self.permits.available_permits())
+            .finish_non_exhaustive()
     }
 }
 
@@ -57,18 +59,27 @@ impl PasswordHasher {
         let mut random = [0u8; 32];
         getrandom::fill(&mut random).map_err(internal)?;
         let dummy_hash = hash_with(&argon2, &random)?;
-        Ok(Self { argon2, permits: Arc::new(Semaphore::new(concurrency)), dummy_hash: dummy_hash.into() })
+        Ok(Self {
+            argon2,
+            permits: Arc::new(Semaphore::new(concurrency)),
+            dummy_hash: dummy_hash.into(),
+        })
     }
 
     /// Hashes a password into an argon2id PHC string.
     pub async fn hash(&self, password: SecretString) -> Result<String, ServiceError> {
         let argon2 = self.argon2.clone();
-        self.run_blocking(move || hash_with(&argon2, password.expose_secret().as_bytes())).await?
+        self.run_blocking(move || hash_with(&argon2, password.expose_secret().as_bytes()))
+            .await?
     }
 
     /// Checks `password` against `stored`; with `None` (no such account) it spends the same time
     /// on a dummy hash and reports a mismatch.
-    pub async fn verify(&self, password: SecretString, stored: Option<String>) -> Result<Verification, ServiceError> {
+    pub async fn verify(
+        &self,
+        password: SecretString,
+        stored: Option<String>,
+    ) -> Result<Verification, ServiceError> {
         let argon2 = self.argon2.clone();
         let dummy = Arc::clone(&self.dummy_hash);
         self.run_blocking(move || match stored {
@@ -81,8 +92,14 @@ impl PasswordHasher {
         .await
     }
 
-    async fn run_blocking<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ServiceError> {
-        let permit = Arc::clone(&self.permits).acquire_owned().await.map_err(internal)?;
+    async fn run_blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(internal)?;
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             work()
@@ -96,14 +113,19 @@ fn hash_with(argon2: &Argon2<'_>, password: &[u8]) -> Result<String, ServiceErro
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(internal)?;
     let salt = SaltString::encode_b64(&salt).map_err(internal)?;
-    Ok(argon2.hash_password(password, &salt).map_err(internal)?.to_string())
+    Ok(argon2
+        .hash_password(password, &salt)
+        .map_err(internal)?
+        .to_string())
 }
 
 fn verify_stored(argon2: &Argon2<'_>, password: &str, stored: &str) -> Verification {
     if is_bcrypt(stored) {
         // passlib's bcrypt, as the Flask backend wrote it; `verify` truncates at 72 bytes as passlib did.
         return match bcrypt::verify(password, stored) {
-            Ok(true) => Verification::Match { needs_upgrade: true },
+            Ok(true) => Verification::Match {
+                needs_upgrade: true,
+            },
             _ => Verification::Mismatch,
         };
     }
@@ -115,16 +137,25 @@ fn verify_argon2(argon2: &Argon2<'_>, password: &str, stored: &str) -> Verificat
         log::warn!("a stored password hash is in no known format; the login is refused");
         return Verification::Mismatch;
     };
-    if argon2.verify_password(password.as_bytes(), &parsed).is_err() {
+    if argon2
+        .verify_password(password.as_bytes(), &parsed)
+        .is_err()
+    {
         return Verification::Mismatch;
     }
     let current = parsed.algorithm.as_str() == "argon2id"
-        && Params::try_from(&parsed).is_ok_and(|p| p.m_cost() == MEMORY_KIB && p.t_cost() == ITERATIONS && p.p_cost() == LANES);
-    Verification::Match { needs_upgrade: !current }
+        && Params::try_from(&parsed).is_ok_and(|p| {
+            p.m_cost() == MEMORY_KIB && p.t_cost() == ITERATIONS && p.p_cost() == LANES
+        });
+    Verification::Match {
+        needs_upgrade: !current,
+    }
 }
 
 fn is_bcrypt(hash: &str) -> bool {
-    ["$2a$", "$2b$", "$2y$"].iter().any(|prefix| hash.starts_with(prefix))
+    ["$2a$", "$2b$", "$2y$"]
+        .iter()
+        .any(|prefix| hash.starts_with(prefix))
 }
 
 fn internal(error: impl std::fmt::Display) -> ServiceError {
@@ -143,43 +174,104 @@ mod tests {
     async fn a_hash_verifies_its_own_password_only() {
         let hasher = PasswordHasher::new(2).expect("hasher");
         let hash = hasher.hash(secret("secret-pass")).await.expect("hash");
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
-        assert_eq!(hasher.verify(secret("secret-pass"), Some(hash.clone())).await.expect("verify"), Verification::Match { needs_upgrade: false });
-        assert_eq!(hasher.verify(secret("secret-pasS"), Some(hash)).await.expect("verify"), Verification::Mismatch);
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert_eq!(
+            hasher
+                .verify(secret("secret-pass"), Some(hash.clone()))
+                .await
+                .expect("verify"),
+            Verification::Match {
+                needs_upgrade: false
+            }
+        );
+        assert_eq!(
+            hasher
+                .verify(secret("secret-pasS"), Some(hash))
+                .await
+                .expect("verify"),
+            Verification::Mismatch
+        );
     }
 
     #[tokio::test]
     async fn an_unknown_account_is_a_mismatch() {
         let hasher = PasswordHasher::new(1).expect("hasher");
-        assert_eq!(hasher.verify(secret("anything"), None).await.expect("verify"), Verification::Mismatch);
+        assert_eq!(
+            hasher
+                .verify(secret("anything"), None)
+                .await
+                .expect("verify"),
+            Verification::Mismatch
+        );
     }
 
     /// Made by passlib 1.7.4 with bcrypt 4.0.1 (`passlib.hash.bcrypt.hash(...)`), as the Flask backend stored them.
-    const PASSLIB_SECRET_PASS: &str = "$2b$12$zXVZnqRIU1zYk4GKRhRPz.UXnmwlXeGJnIBU9njbWwcL4JgHesfV6";
+    const PASSLIB_SECRET_PASS: &str =
+        "$2b$12$zXVZnqRIU1zYk4GKRhRPz.UXnmwlXeGJnIBU9njbWwcL4JgHesfV6";
     const PASSLIB_UNICODE: &str = "$2b$12$BufKMR7VIflnVuSuB3OL1.CwdR2v5h9BGba51I7cvy1mfdABQKqVi";
 
     #[tokio::test]
     async fn a_passlib_bcrypt_hash_matches_and_asks_for_an_upgrade() {
         let hasher = PasswordHasher::new(1).expect("hasher");
-        let check = |password: &str, stored: &str| hasher.verify(secret(password), Some(stored.to_owned()));
-        assert_eq!(check("secret-pass", PASSLIB_SECRET_PASS).await.expect("verify"), Verification::Match { needs_upgrade: true });
-        assert_eq!(check("كلمة-سر-🔑", PASSLIB_UNICODE).await.expect("verify"), Verification::Match { needs_upgrade: true });
-        assert_eq!(check("wrong-pass", PASSLIB_SECRET_PASS).await.expect("verify"), Verification::Mismatch);
+        let check =
+            |password: &str, stored: &str| hasher.verify(secret(password), Some(stored.to_owned()));
+        assert_eq!(
+            check("secret-pass", PASSLIB_SECRET_PASS)
+                .await
+                .expect("verify"),
+            Verification::Match {
+                needs_upgrade: true
+            }
+        );
+        assert_eq!(
+            check("كلمة-سر-🔑", PASSLIB_UNICODE).await.expect("verify"),
+            Verification::Match {
+                needs_upgrade: true
+            }
+        );
+        assert_eq!(
+            check("wrong-pass", PASSLIB_SECRET_PASS)
+                .await
+                .expect("verify"),
+            Verification::Mismatch
+        );
     }
 
     #[tokio::test]
     async fn weaker_argon2_parameters_ask_for_an_upgrade() {
-        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(4096, 1, 1, None).expect("params"));
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(4096, 1, 1, None).expect("params"),
+        );
         let hash = hash_with(&weak, b"secret-pass").expect("hash");
         let hasher = PasswordHasher::new(1).expect("hasher");
-        assert_eq!(hasher.verify(secret("secret-pass"), Some(hash)).await.expect("verify"), Verification::Match { needs_upgrade: true });
+        assert_eq!(
+            hasher
+                .verify(secret("secret-pass"), Some(hash))
+                .await
+                .expect("verify"),
+            Verification::Match {
+                needs_upgrade: true
+            }
+        );
     }
 
     #[tokio::test]
     async fn garbage_in_the_hash_column_is_a_mismatch_not_a_panic() {
         let hasher = PasswordHasher::new(1).expect("hasher");
         for stored in ["", "plaintext", "$2b$12$short", "$argon2id$v=19$broken"] {
-            assert_eq!(hasher.verify(secret("x"), Some(stored.into())).await.expect("verify"), Verification::Mismatch, "{stored}");
+            assert_eq!(
+                hasher
+                    .verify(secret("x"), Some(stored.into()))
+                    .await
+                    .expect("verify"),
+                Verification::Mismatch,
+                "{stored}"
+            );
         }
     }
 }

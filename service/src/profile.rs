@@ -22,14 +22,22 @@ pub struct Profile {
 impl Profile {
     /// The profile of a patient who has just registered: nothing assigned yet.
     pub fn new_patient(patient: patient::Model) -> Self {
-        Self { patient, doctor: None, caregiver: None, prescriptions: Vec::new() }
+        Self {
+            patient,
+            doctor: None,
+            caregiver: None,
+            prescriptions: Vec::new(),
+        }
     }
 }
 
 /// Loads a patient's profile; `None` when the patient does not exist.
 pub async fn load<C: ConnectionTrait>(db: &C, patient_id: i32) -> Result<Option<Profile>, DbErr> {
-    let Some((patient, doctor, caregiver)) =
-        Patient::find_by_id(patient_id).find_also_related(Doctor).find_also_related(Caregiver).one(db).await?
+    let Some((patient, doctor, caregiver)) = Patient::find_by_id(patient_id)
+        .find_also_related(Doctor)
+        .find_also_related(Caregiver)
+        .one(db)
+        .await?
     else {
         return Ok(None);
     };
@@ -39,5 +47,10 @@ pub async fn load<C: ConnectionTrait>(db: &C, patient_id: i32) -> Result<Option<
         .order_by_desc(prescription::Column::PrescriptionId)
         .all(db)
         .await?;
-    Ok(Some(Profile { patient, doctor, caregiver, prescriptions }))
+    Ok(Some(Profile {
+        patient,
+        doctor,
+        caregiver,
+        prescriptions,
+    }))
 }

@@ -67,19 +67,33 @@ pub(crate) async fn open<C: ConnectionTrait>(
     })
     .exec_without_returning(db)
     .await?;
-    Ok(OpenedSession { session_id, refresh_token })
+    Ok(OpenedSession {
+        session_id,
+        refresh_token,
+    })
 }
 
 /// The session with this id, ended or not.
-pub(crate) async fn find<C: ConnectionTrait>(db: &C, session_id: &str) -> Result<Option<auth_session::Model>, DbErr> {
+pub(crate) async fn find<C: ConnectionTrait>(
+    db: &C,
+    session_id: &str,
+) -> Result<Option<auth_session::Model>, DbErr> {
     AuthSession::find_by_id(session_id.to_owned()).one(db).await
 }
 
 /// Ends a session; `false` when it had already ended (or does not exist).
-pub(crate) async fn end<C: ConnectionTrait>(db: &C, session_id: &str, reason: EndReason, now: DateTime<Utc>) -> Result<bool, DbErr> {
+pub(crate) async fn end<C: ConnectionTrait>(
+    db: &C,
+    session_id: &str,
+    reason: EndReason,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
     let result = AuthSession::update_many()
         .col_expr(auth_session::Column::RevokedAt, Expr::value(now))
-        .col_expr(auth_session::Column::RevokedReason, Expr::value(reason.as_str()))
+        .col_expr(
+            auth_session::Column::RevokedReason,
+            Expr::value(reason.as_str()),
+        )
         .filter(auth_session::Column::SessionId.eq(session_id))
         .filter(auth_session::Column::RevokedAt.is_null())
         .exec(db)

@@ -67,13 +67,22 @@ pub struct SignedToken {
 
 impl TokenCodec {
     /// A codec for HS256 tokens signed with `secret`.
-    pub fn new(secret: &SecretString, issuer: &str, audience: &str, lifetime: Duration, leeway: Duration) -> Self {
+    pub fn new(
+        secret: &SecretString,
+        issuer: &str,
+        audience: &str,
+        lifetime: Duration,
+        leeway: Duration,
+    ) -> Self {
         let key = secret.expose_secret().as_bytes();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.algorithms = vec![Algorithm::HS256];
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
-        validation.required_spec_claims = ["exp", "iat", "sub", "iss", "aud"].into_iter().map(String::from).collect::<HashSet<_>>();
+        validation.required_spec_claims = ["exp", "iat", "sub", "iss", "aud"]
+            .into_iter()
+            .map(String::from)
+            .collect::<HashSet<_>>();
         // Expiry is checked against the injected clock in `decode`.
         validation.validate_exp = false;
         validation.validate_nbf = false;
@@ -90,7 +99,12 @@ impl TokenCodec {
     }
 
     /// Signs an access token for a patient's session.
-    pub fn issue(&self, patient_id: i32, session_id: &str, now: DateTime<Utc>) -> Result<SignedToken, ServiceError> {
+    pub fn issue(
+        &self,
+        patient_id: i32,
+        session_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SignedToken, ServiceError> {
         let claims = Claims {
             sub: patient_id.to_string(),
             iat: now.timestamp(),
@@ -102,7 +116,10 @@ impl TokenCodec {
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| ServiceError::Internal(format!("signing a token: {e}")))?;
-        Ok(SignedToken { token, expires_in: self.lifetime.num_seconds() })
+        Ok(SignedToken {
+            token,
+            expires_in: self.lifetime.num_seconds(),
+        })
     }
 
     /// Checks signature, algorithm, issuer, audience and expiry; returns the claims.
@@ -128,7 +145,8 @@ impl TokenCodec {
 /// A new random refresh token (256 bits, URL-safe) and the hash under which it is stored.
 pub fn new_refresh_token() -> Result<(SecretString, String), ServiceError> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| ServiceError::Internal(format!("random source: {e}")))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ServiceError::Internal(format!("random source: {e}")))?;
     let token = URL_SAFE_NO_PAD.encode(bytes);
     let hash = refresh_token_hash(&token);
     Ok((SecretString::from(token), hash))
@@ -136,7 +154,10 @@ pub fn new_refresh_token() -> Result<(SecretString, String), ServiceError> {
 
 /// The stored form of a refresh token: hex SHA-256. A fast hash is enough for 256 random bits.
 pub fn refresh_token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -145,11 +166,19 @@ mod tests {
     use chrono::TimeZone;
 
     fn codec(secret: &str) -> TokenCodec {
-        TokenCodec::new(&SecretString::from(secret), "patient-auth", "patient-app", Duration::minutes(60), Duration::seconds(30))
+        TokenCodec::new(
+            &SecretString::from(secret),
+            "patient-auth",
+            "patient-app",
+            Duration::minutes(60),
+            Duration::seconds(30),
+        )
     }
 
     fn t0() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).single().expect("valid date")
+        Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0)
+            .single()
+            .expect("valid date")
     }
 
     #[test]
@@ -170,25 +199,58 @@ mod tests {
     fn expiry_honours_the_leeway() {
         let codec = codec("a-test-secret-that-is-long-enough-32b");
         let signed = codec.issue(7, "sid", t0()).expect("issue");
-        assert!(codec.decode(&signed.token, t0() + Duration::seconds(3600 + 30)).is_ok());
-        assert!(matches!(codec.decode(&signed.token, t0() + Duration::seconds(3600 + 31)), Err(ServiceError::TokenExpired)));
+        assert!(codec
+            .decode(&signed.token, t0() + Duration::seconds(3600 + 30))
+            .is_ok());
+        assert!(matches!(
+            codec.decode(&signed.token, t0() + Duration::seconds(3600 + 31)),
+            Err(ServiceError::TokenExpired)
+        ));
     }
 
     #[test]
     fn another_secret_issuer_or_audience_is_invalid() {
-        let signed = codec("a-test-secret-that-is-long-enough-32b").issue(7, "sid", t0()).expect("issue");
-        assert!(matches!(codec("another-secret-that-is-long-enough-32").decode(&signed.token, t0()), Err(ServiceError::InvalidToken)));
-        let other_iss = TokenCodec::new(&SecretString::from("a-test-secret-that-is-long-enough-32b"), "someone-else", "patient-app", Duration::minutes(60), Duration::seconds(30));
-        assert!(matches!(other_iss.decode(&signed.token, t0()), Err(ServiceError::InvalidToken)));
-        let other_aud = TokenCodec::new(&SecretString::from("a-test-secret-that-is-long-enough-32b"), "patient-auth", "admin-app", Duration::minutes(60), Duration::seconds(30));
-        assert!(matches!(other_aud.decode(&signed.token, t0()), Err(ServiceError::InvalidToken)));
+        let signed = codec("a-test-secret-that-is-long-enough-32b")
+            .issue(7, "sid", t0())
+            .expect("issue");
+        assert!(matches!(
+            codec("another-secret-that-is-long-enough-32").decode(&signed.token, t0()),
+            Err(ServiceError::InvalidToken)
+        ));
+        let other_iss = TokenCodec::new(
+            &SecretString::from("a-test-secret-that-is-long-enough-32b"),
+            "someone-else",
+            "patient-app",
+            Duration::minutes(60),
+            Duration::seconds(30),
+        );
+        assert!(matches!(
+            other_iss.decode(&signed.token, t0()),
+            Err(ServiceError::InvalidToken)
+        ));
+        let other_aud = TokenCodec::new(
+            &SecretString::from("a-test-secret-that-is-long-enough-32b"),
+            "patient-auth",
+            "admin-app",
+            Duration::minutes(60),
+            Duration::seconds(30),
+        );
+        assert!(matches!(
+            other_aud.decode(&signed.token, t0()),
+            Err(ServiceError::InvalidToken)
+        ));
     }
 
     #[test]
     fn a_token_from_the_future_is_invalid() {
         let codec = codec("a-test-secret-that-is-long-enough-32b");
-        let signed = codec.issue(7, "sid", t0() + Duration::minutes(5)).expect("issue");
-        assert!(matches!(codec.decode(&signed.token, t0()), Err(ServiceError::InvalidToken)));
+        let signed = codec
+            .issue(7, "sid", t0() + Duration::minutes(5))
+            .expect("issue");
+        assert!(matches!(
+            codec.decode(&signed.token, t0()),
+            Err(ServiceError::InvalidToken)
+        ));
     }
 
     #[test]

@@ -16,7 +16,9 @@ pub struct FieldErrors(BTreeMap<String, String>);
 impl FieldErrors {
     /// Records a problem with `field` (the first problem of a field wins).
     pub fn add(&mut self, field: &str, problem: impl Into<String>) {
-        self.0.entry(field.to_owned()).or_insert_with(|| problem.into());
+        self.0
+            .entry(field.to_owned())
+            .or_insert_with(|| problem.into());
     }
 
     /// Whether no problem was recorded.
@@ -73,14 +75,21 @@ impl NewPatient {
         let email = check_email(form.email.as_deref(), &mut errors);
         let username = check_username(form.username.as_deref(), &mut errors);
         if let Some(password) = &form.password {
-            check_password(password.expose_secret(), &[email.as_deref(), username.as_deref()], &mut errors);
+            check_password(
+                password.expose_secret(),
+                &[email.as_deref(), username.as_deref()],
+                &mut errors,
+            );
         } else {
             errors.add("password", "is required");
         }
         match (name, email, form.password) {
-            (Some(name), Some(email), Some(password)) if errors.is_empty() => {
-                Ok(Self { name, email, password, username })
-            }
+            (Some(name), Some(email), Some(password)) if errors.is_empty() => Ok(Self {
+                name,
+                email,
+                password,
+                username,
+            }),
             _ => Err(errors),
         }
     }
@@ -146,11 +155,16 @@ fn check_email(email: Option<&str>, errors: &mut FieldErrors) -> Option<String> 
 fn check_username(username: Option<&str>, errors: &mut FieldErrors) -> Option<String> {
     // A blank optional field is what a form sends when the user left it empty.
     let username = username.map(str::trim).filter(|u| !u.is_empty())?;
-    let valid_chars = username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    let valid_chars = username
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if !(3..=50).contains(&username.len()) {
         errors.add("username", "must be 3 to 50 characters");
     } else if !valid_chars {
-        errors.add("username", "may only contain letters A-Z, digits, '.', '_' and '-'");
+        errors.add(
+            "username",
+            "may only contain letters A-Z, digits, '.', '_' and '-'",
+        );
     } else {
         return Some(username.to_owned());
     }
@@ -160,12 +174,25 @@ fn check_username(username: Option<&str>, errors: &mut FieldErrors) -> Option<St
 fn check_password(password: &str, context: &[Option<&str>], errors: &mut FieldErrors) {
     let length = password.chars().count();
     if length < PASSWORD_MIN {
-        errors.add("password", format!("must be at least {PASSWORD_MIN} characters"));
+        errors.add(
+            "password",
+            format!("must be at least {PASSWORD_MIN} characters"),
+        );
     } else if length > PASSWORD_MAX {
-        errors.add("password", format!("must be at most {PASSWORD_MAX} characters"));
+        errors.add(
+            "password",
+            format!("must be at most {PASSWORD_MAX} characters"),
+        );
     } else if common_passwords::is_common(password) {
-        errors.add("password", "is one of the most common passwords; choose another");
-    } else if context.iter().flatten().any(|word| is_same_word(password, word)) {
+        errors.add(
+            "password",
+            "is one of the most common passwords; choose another",
+        );
+    } else if context
+        .iter()
+        .flatten()
+        .any(|word| is_same_word(password, word))
+    {
         errors.add("password", "must not be your email address or username");
     }
 }
@@ -173,7 +200,10 @@ fn check_password(password: &str, context: &[Option<&str>], errors: &mut FieldEr
 fn is_same_word(password: &str, word: &str) -> bool {
     let password = password.to_lowercase();
     let word = word.to_lowercase();
-    password == word || word.split_once('@').is_some_and(|(local, _)| local.len() >= PASSWORD_MIN && password == local)
+    password == word
+        || word
+            .split_once('@')
+            .is_some_and(|(local, _)| local.len() >= PASSWORD_MIN && password == local)
 }
 
 #[cfg(test)]
@@ -191,7 +221,13 @@ mod tests {
 
     #[test]
     fn a_good_registration_is_normalised() {
-        let patient = NewPatient::parse(form("  أحمد علي ", " Ahmed@Example.COM ", "secret-pass", Some("patient1"))).expect("valid");
+        let patient = NewPatient::parse(form(
+            "  أحمد علي ",
+            " Ahmed@Example.COM ",
+            "secret-pass",
+            Some("patient1"),
+        ))
+        .expect("valid");
         assert_eq!(patient.name, "أحمد علي");
         assert_eq!(patient.email, "ahmed@example.com");
         assert_eq!(patient.username.as_deref(), Some("patient1"));
@@ -199,9 +235,13 @@ mod tests {
 
     #[test]
     fn all_problems_are_reported_at_once() {
-        let errors = NewPatient::parse(form(" ", "not-an-email", "short", Some("a b"))).expect_err("invalid");
+        let errors = NewPatient::parse(form(" ", "not-an-email", "short", Some("a b")))
+            .expect_err("invalid");
         for field in ["name", "email", "password", "username"] {
-            assert!(errors.get(field).is_some(), "{field} missing from {errors:?}");
+            assert!(
+                errors.get(field).is_some(),
+                "{field} missing from {errors:?}"
+            );
         }
     }
 
@@ -219,24 +259,38 @@ mod tests {
         let emoji_128: String = "🔑".repeat(128);
         assert!(NewPatient::parse(form("A", "a@example.com", &emoji_128, None)).is_ok());
         let emoji_129: String = "🔑".repeat(129);
-        let errors = NewPatient::parse(form("A", "a@example.com", &emoji_129, None)).expect_err("too long");
-        assert_eq!(errors.get("password"), Some("must be at most 128 characters"));
+        let errors =
+            NewPatient::parse(form("A", "a@example.com", &emoji_129, None)).expect_err("too long");
+        assert_eq!(
+            errors.get("password"),
+            Some("must be at most 128 characters")
+        );
         let seven = "ابتثجحخ";
         assert!(NewPatient::parse(form("A", "a@example.com", seven, None)).is_err());
     }
 
     #[test]
     fn common_passwords_are_refused_case_insensitively() {
-        let errors = NewPatient::parse(form("A", "a@example.com", "PASSWORD", None)).expect_err("common");
+        let errors =
+            NewPatient::parse(form("A", "a@example.com", "PASSWORD", None)).expect_err("common");
         assert!(errors.get("password").is_some_and(|p| p.contains("common")));
     }
 
     #[test]
     fn the_email_or_username_is_not_a_password() {
-        let errors = NewPatient::parse(form("A", "someone.long@example.com", "Someone.Long", None)).expect_err("same");
+        let errors = NewPatient::parse(form("A", "someone.long@example.com", "Someone.Long", None))
+            .expect_err("same");
         assert!(errors.get("password").is_some_and(|p| p.contains("email")));
-        let errors = NewPatient::parse(form("A", "a@example.com", "my.username", Some("my.username"))).expect_err("same");
-        assert!(errors.get("password").is_some_and(|p| p.contains("username")));
+        let errors = NewPatient::parse(form(
+            "A",
+            "a@example.com",
+            "my.username",
+            Some("my.username"),
+        ))
+        .expect_err("same");
+        assert!(errors
+            .get("password")
+            .is_some_and(|p| p.contains("username")));
     }
 
     #[test]
@@ -252,9 +306,23 @@ mod tests {
 
     #[test]
     fn a_blank_username_counts_as_none_and_bad_ones_are_refused() {
-        assert_eq!(NewPatient::parse(form("A", "a@example.com", "secret-pass", Some("  "))).expect("ok").username, None);
-        for bad in ["ab", "has space", "ünïcode", &"u".repeat(51), "x'; DROP TABLE patients;--"] {
-            assert!(NewPatient::parse(form("A", "a@example.com", "secret-pass", Some(bad))).is_err(), "{bad}");
+        assert_eq!(
+            NewPatient::parse(form("A", "a@example.com", "secret-pass", Some("  ")))
+                .expect("ok")
+                .username,
+            None
+        );
+        for bad in [
+            "ab",
+            "has space",
+            "ünïcode",
+            &"u".repeat(51),
+            "x'; DROP TABLE patients;--",
+        ] {
+            assert!(
+                NewPatient::parse(form("A", "a@example.com", "secret-pass", Some(bad))).is_err(),
+                "{bad}"
+            );
         }
     }
 }

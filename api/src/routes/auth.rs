@@ -25,8 +25,16 @@ async fn register(
     req: HttpRequest,
     JsonBody(body): JsonBody<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let form = RegistrationForm { name: body.name, email: body.email, password: body.password, username: body.username };
-    let grant = state.auth.register(&state.db, form, client_info(&req)).await?;
+    let form = RegistrationForm {
+        name: body.name,
+        email: body.email,
+        password: body.password,
+        username: body.username,
+    };
+    let grant = state
+        .auth
+        .register(&state.db, form, client_info(&req))
+        .await?;
     Ok(HttpResponse::Created().json(TokenResponse::from(grant)))
 }
 
@@ -36,18 +44,29 @@ async fn login(
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let credentials = credentials(body)?;
-    let grant = state.auth.login(&state.db, credentials, client_info(&req)).await?;
+    let grant = state
+        .auth
+        .login(&state.db, credentials, client_info(&req))
+        .await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(grant)))
 }
 
-async fn me(state: web::Data<AppState>, Authenticated(who): Authenticated) -> Result<HttpResponse, ApiError> {
+async fn me(
+    state: web::Data<AppState>,
+    Authenticated(who): Authenticated,
+) -> Result<HttpResponse, ApiError> {
     let profile = state.auth.profile(&state.db, &who).await?;
     Ok(HttpResponse::Ok().json(ProfileResponse::from(profile)))
 }
 
-async fn logout(state: web::Data<AppState>, Authenticated(who): Authenticated) -> Result<HttpResponse, ApiError> {
+async fn logout(
+    state: web::Data<AppState>,
+    Authenticated(who): Authenticated,
+) -> Result<HttpResponse, ApiError> {
     state.auth.logout(&state.db, &who).await?;
-    Ok(HttpResponse::Ok().json(MessageResponse { message: "logged out" }))
+    Ok(HttpResponse::Ok().json(MessageResponse {
+        message: "logged out",
+    }))
 }
 
 /// `email` wins over `username`, as in the Flask backend; blank values count as missing.
@@ -75,5 +94,8 @@ fn credentials(body: LoginRequest) -> Result<Credentials, ApiError> {
 /// The user agent and the socket's peer address (proxies are not trusted yet).
 fn client_info(req: &HttpRequest) -> ClientInfo {
     let user_agent = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok());
-    ClientInfo::new(user_agent, req.peer_addr().map(|addr| addr.ip().to_string()))
+    ClientInfo::new(
+        user_agent,
+        req.peer_addr().map(|addr| addr.ip().to_string()),
+    )
 }

@@ -12,7 +12,9 @@ use crate::error::ApiError;
 pub(crate) fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(move || async move {
         let mut response: HttpResponse = ApiError::method_not_allowed().error_response();
-        response.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static(allow));
         response
     }))
 }

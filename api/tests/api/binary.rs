@@ -1,0 +1,361 @@
+//! The `patient-auth` binary as an operator runs it: no configuration at all, the operator
+//! commands, and logs that never hold a secret.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::helpers::{read, Reply, PASSWORD};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_patient-auth");
+
+/// The binary with an environment holding only `PATH` and `vars`, run in `dir`.
+fn command(dir: &Path, vars: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(BINARY);
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (key, value) in vars {
+        command.env(key, value);
+    }
+    command.kill_on_drop(true);
+    command
+}
+
+/// Starts the server; returns the child, its base URL, and a task collecting its log lines.
+async fn start(
+    dir: &Path,
+    vars: &[(&str, &str)],
+) -> (Child, String, tokio::task::JoinHandle<String>) {
+    let mut child = command(dir, vars)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("server starts");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut log = String::new();
+    let address = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            log.push_str(&line);
+            log.push('\n');
+            if let Some((_, address)) = line.split_once("listening on ") {
+                return address.trim().to_owned();
+            }
+        }
+        panic!("server exited before listening:\n{log}");
+    })
+    .await
+    .expect("server listens within 30 s");
+    let collector = tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            log.push_str(&line);
+            log.push('\n');
+        }
+        log
+    });
+    (child, address, collector)
+}
+
+async fn stop(mut child: Child, log: tokio::task::JoinHandle<String>) -> String {
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+    log.await.expect("log collected")
+}
+
+#[tokio::test]
+async fn with_no_configuration_the_server_listens_on_5000_with_a_sqlite_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (child, address, log) = start(dir.path(), &[]).await;
+    assert_eq!(address, "http://127.0.0.1:5000");
+    let client = reqwest::Client::new();
+    let health = read(
+        client
+            .get(format!("{address}/health"))
+            .send()
+            .await
+            .expect("health"),
+    )
+    .await;
+    assert_eq!(health.body, json!({"status": "ok"}));
+    let reply = read(
+        client
+            .post(format!("{address}/auth/register"))
+            .json(&json!({"name": "N", "email": "n@example.com", "password": PASSWORD}))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let log = stop(child, log).await;
+    assert!(
+        dir.path().join("patient-auth.db").exists(),
+        "the SQLite file is created in the working directory"
+    );
+    assert!(
+        log.contains("random secret"),
+        "the missing secret is announced loudly:\n{log}"
+    );
+}
+
+#[tokio::test]
+async fn production_without_a_secret_refuses_to_start_and_says_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = command(dir.path(), &[("APP_ENV", "production")])
+        .output()
+        .await
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("JWT_SECRET"), "{stderr}");
+}
+
+#[tokio::test]
+async fn no_password_token_or_hash_reaches_the_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = "log-test-secret-0123456789abcdef-0123456789";
+    let (child, address, log) = start(
+        dir.path(),
+        &[("PORT", "0"), ("JWT_SECRET", secret), ("RUST_LOG", "debug")],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: &str| {
+        client
+            .post(format!("{address}{path}"))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+    };
+    let password = "Very-Secret-Pass-42";
+    let registered = read(
+        post(
+            "/auth/register",
+            &json!({"name": "Log", "email": "log@example.com", "password": password}).to_string(),
+        )
+        .await
+        .expect("send"),
+    )
+    .await;
+    let token = registered.body["token"].as_str().expect("token").to_owned();
+    let refresh = registered.body["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
+    let mut replies: Vec<Reply> = Vec::new();
+    for body in [
+        json!({"email": "log@example.com", "password": password}).to_string(),
+        json!({"email": "log@example.com", "password": "Wrong-Secret-Pass-43"}).to_string(),
+        json!({"email": "log@example.com", "password": 424242}).to_string(),
+        format!("{{\"email\": \"log@example.com\", \"password\": \"{password}\""),
+    ] {
+        replies.push(read(post("/auth/login", &body).await.expect("send")).await);
+    }
+    replies.push(
+        read(
+            client
+                .get(format!("{address}/auth/me?token={token}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await,
+    );
+    replies.push(
+        read(
+            client
+                .get(format!("{address}/auth/me"))
+                .bearer_auth(format!("{token}x"))
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await,
+    );
+    replies.push(
+        read(
+            client
+                .post(format!("{address}/auth/logout"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await,
+    );
+    assert_eq!(
+        replies.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [200, 401, 400, 400, 200, 401, 200]
+    );
+
+    let log = stop(child, log).await;
+    let hash = {
+        let url = format!(
+            "sqlite:////{}",
+            dir.path()
+                .join("patient-auth.db")
+                .display()
+                .to_string()
+                .trim_start_matches('/')
+        );
+        let db = database::connect(
+            &database::DatabaseUrl::parse(&url).expect("url"),
+            &database::PoolSettings::default(),
+        )
+        .await
+        .expect("db");
+        use sea_orm::ConnectionTrait;
+        let row = db
+            .query_one(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT password_hash FROM patients",
+            ))
+            .await
+            .expect("query")
+            .expect("row");
+        row.try_get_by_index::<String>(0).expect("hash")
+    };
+    assert!(
+        log.contains("/auth/login"),
+        "the log has the requests:\n{log}"
+    );
+    for (what, needle) in [
+        ("password", password),
+        ("wrong password", "Wrong-Secret-Pass-43"),
+        ("access token", token.as_str()),
+        (
+            "token signature",
+            token.rsplit('.').next().unwrap_or_default(),
+        ),
+        ("refresh token", refresh.as_str()),
+        ("password hash", hash.as_str()),
+        ("jwt secret", secret),
+    ] {
+        assert!(!log.contains(needle), "the log contains the {what}:\n{log}");
+    }
+}
+
+#[tokio::test]
+async fn create_patient_and_demo_data_give_a_full_profile() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vars = [("JWT_SECRET", "cli-test-secret-0123456789abcdef-0123456789")];
+    let mut create = command(dir.path(), &vars)
+        .args([
+            "create-patient",
+            "--email",
+            "Operator.Made@Example.com",
+            "--name",
+            "Fatima Zahra",
+            "--username",
+            "fatima",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    create
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .await
+        .expect("write");
+    let output = create.wait_with_output().await.expect("finishes");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("operator.made@example.com"));
+
+    let output = command(dir.path(), &vars)
+        .args(["demo-data", "--email", "operator.made@example.com"])
+        .output()
+        .await
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let again = command(dir.path(), &vars)
+        .args(["demo-data", "--email", "operator.made@example.com"])
+        .output()
+        .await
+        .expect("runs");
+    assert!(!again.status.success(), "demo data is not added twice");
+
+    let (child, address, log) = start(dir.path(), &[vars[0], ("PORT", "0")]).await;
+    let client = reqwest::Client::new();
+    let login = read(
+        client
+            .post(format!("{address}/auth/login"))
+            .json(&json!({"username": "fatima", "password": PASSWORD}))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    let profile = &login.body["patient"];
+    assert_eq!(profile["name"], "Fatima Zahra");
+    assert!(profile["doctor"]["name"].is_string());
+    assert!(profile["caregiver"]["name"].is_string());
+    assert_eq!(profile["prescriptions"].as_array().map(Vec::len), Some(3));
+    stop(child, log).await;
+}
+
+#[tokio::test]
+async fn create_patient_refuses_a_weak_password_and_a_taken_email() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |password: &'static str, email: &'static str| {
+        let dir = dir.path().to_owned();
+        async move {
+            let mut child = command(&dir, &[])
+                .args([
+                    "create-patient",
+                    "--email",
+                    email,
+                    "--name",
+                    "N",
+                    "--password-stdin",
+                ])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("runs");
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(format!("{password}\n").as_bytes())
+                .await
+                .expect("write");
+            child.wait_with_output().await.expect("finishes")
+        }
+    };
+    let weak = run("password", "weak@example.com").await;
+    assert!(!weak.status.success());
+    assert!(
+        String::from_utf8_lossy(&weak.stderr).contains("common"),
+        "{}",
+        String::from_utf8_lossy(&weak.stderr)
+    );
+    assert!(run(PASSWORD, "taken@example.com").await.status.success());
+    let taken = run(PASSWORD, "TAKEN@example.com").await;
+    assert!(!taken.status.success());
+    assert!(
+        String::from_utf8_lossy(&taken.stderr).contains("already"),
+        "{}",
+        String::from_utf8_lossy(&taken.stderr)
+    );
+}

@@ -1,0 +1,14 @@
+//! API integration tests: the real server on port 0, on SQLite, PostgreSQL and MariaDB.
+
+mod helpers;
+
+mod binary;
+mod concurrency;
+mod hostile_input;
+mod login;
+mod logout;
+mod migrations;
+mod outage;
+mod profile;
+mod register;
+mod tokens;

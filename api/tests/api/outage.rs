@@ -1,0 +1,197 @@
+//! The database going away: `503 service_unavailable` with `Retry-After`, never a 500 or a 401,
+//! and recovery by itself when it comes back. A TCP relay between the server and the database
+//! is cut and restored to make the outage real.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde_json::json;
+use service::ManualClock;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+use crate::helpers::{read, start_server, Backend, Reply, TestDatabase, PASSWORD};
+
+/// Forwards a local port to the database; `cut` drops the listener and every relayed connection.
+struct Relay {
+    port: u16,
+    upstream: SocketAddr,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Relay {
+    async fn start(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
+        let port = listener.local_addr().expect("addr").port();
+        Self {
+            port,
+            upstream,
+            task: Some(tokio::spawn(relay(listener, upstream))),
+        }
+    }
+
+    fn cut(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+
+    async fn restore(&mut self) {
+        let listener = TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .expect("rebind relay");
+        self.task = Some(tokio::spawn(relay(listener, self.upstream)));
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
+
+/// Accepts and relays; aborting this task drops the listener and, through the `JoinSet`, every
+/// relayed connection with it.
+async fn relay(listener: TcpListener, upstream: SocketAddr) {
+    let mut connections = tokio::task::JoinSet::new();
+    while let Ok((mut client, _)) = listener.accept().await {
+        connections.spawn(async move {
+            if let Ok(mut server) = TcpStream::connect(upstream).await {
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            }
+        });
+    }
+}
+
+async fn database_outage_is_503_and_recovers(backend: Backend) {
+    let Some(database) = TestDatabase::create(backend).await else {
+        return;
+    };
+    let upstream: SocketAddr = match backend {
+        Backend::Postgres => "127.0.0.1:5432",
+        _ => "127.0.0.1:3306",
+    }
+    .parse()
+    .expect("address");
+    let mut relay = Relay::start(upstream).await;
+    let relayed_url = database.url.replacen(
+        &format!(":{}/", upstream.port()),
+        &format!(":{}/", relay.port),
+        1,
+    );
+    assert_ne!(relayed_url, database.url, "the URL goes through the relay");
+    let (address, server) =
+        start_server(&relayed_url, Arc::new(ManualClock::new(Utc::now())), &[]).await;
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: serde_json::Value| {
+        client.post(format!("{address}{path}")).json(&body).send()
+    };
+
+    let registered = read(
+        post(
+            "/auth/register",
+            json!({"name": "A", "email": "outage@example.com", "password": PASSWORD}),
+        )
+        .await
+        .expect("send"),
+    )
+    .await;
+    assert_eq!(registered.status, 201, "{}", registered.text);
+    let token = registered.body["token"].as_str().expect("token").to_owned();
+
+    relay.cut();
+    let mut replies: Vec<Reply> = Vec::new();
+    replies.push(
+        read(
+            client
+                .get(format!("{address}/auth/me"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await,
+    );
+    replies.push(
+        read(
+            post(
+                "/auth/login",
+                json!({"email": "outage@example.com", "password": PASSWORD}),
+            )
+            .await
+            .expect("send"),
+        )
+        .await,
+    );
+    replies.push(
+        read(
+            post(
+                "/auth/register",
+                json!({"name": "B", "email": "during@example.com", "password": PASSWORD}),
+            )
+            .await
+            .expect("send"),
+        )
+        .await,
+    );
+    replies.push(
+        read(
+            client
+                .get(format!("{address}/ready"))
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await,
+    );
+    for reply in &replies {
+        assert_eq!(reply.status, 503, "{}", reply.text);
+        assert_eq!(reply.error(), "service_unavailable");
+        assert_eq!(reply.header("retry-after"), "5");
+    }
+    let health = read(
+        client
+            .get(format!("{address}/health"))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(health.status, 200, "the process itself is alive");
+
+    relay.restore().await;
+    let mut recovered = None;
+    for _ in 0..20 {
+        let reply = read(
+            client
+                .get(format!("{address}/auth/me"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await;
+        if reply.status == 200 {
+            recovered = Some(reply);
+            break;
+        }
+        assert_eq!(reply.status, 503, "while recovering: {}", reply.text);
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(
+        recovered.is_some(),
+        "the service recovers when the database is back"
+    );
+    drop(server.stop(false));
+}
+
+#[tokio::test]
+async fn postgres_outage_is_503_and_recovers() {
+    database_outage_is_503_and_recovers(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn mariadb_outage_is_503_and_recovers() {
+    database_outage_is_503_and_recovers(Backend::MariaDb).await;
+}
