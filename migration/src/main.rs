@@ -37,7 +37,7 @@ enum Command {
     },
     /// List every migration and whether it is applied.
     Status,
-    /// Drop every table, then apply all migrations. Destroys all data.
+    /// Revert every migration, then apply them all again. Destroys all data.
     Fresh {
         /// Confirm that every table and all patient data may be dropped.
         #[arg(long)]
@@ -70,7 +70,9 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Up { steps } => Migrator::up(&db, steps).await,
         Command::Down { steps, .. } => Migrator::down(&db, Some(steps)).await,
-        Command::Fresh { .. } => Migrator::fresh(&db).await,
+        // Reverting through each migration's `down` drops tables in dependency order, which
+        // SQLite with foreign keys on requires (sea-orm's own `fresh` does not).
+        Command::Fresh { .. } => Migrator::refresh(&db).await,
         Command::Status => {
             let migrations = Migrator::get_migration_with_status(&db)
                 .await
