@@ -30,6 +30,66 @@ pub struct LoginRequest {
     pub password: Option<SecretString>,
 }
 
+/// `POST /auth/refresh`.
+#[derive(Debug, Deserialize)]
+pub struct RefreshRequest {
+    /// The refresh token of the last token response.
+    pub refresh_token: Option<SecretString>,
+}
+
+/// `POST /auth/change-password`.
+#[derive(Debug, Deserialize)]
+pub struct ChangePasswordRequest {
+    /// The password in use now.
+    pub current_password: Option<SecretString>,
+    /// The password to use from now on.
+    pub new_password: Option<SecretString>,
+}
+
+/// `GET /auth/sessions`.
+#[derive(Debug, Serialize)]
+pub struct SessionsResponse {
+    /// Open sessions, newest first.
+    pub sessions: Vec<SessionResponse>,
+}
+
+/// One signed-in device.
+#[derive(Debug, Serialize)]
+pub struct SessionResponse {
+    /// Session id (the `sid` of its tokens).
+    pub session_id: String,
+    /// When the patient signed in.
+    #[serde(serialize_with = "utc_seconds")]
+    pub created_at: DateTime<Utc>,
+    /// Last login, refresh or request (to the quarter hour).
+    #[serde(serialize_with = "utc_seconds")]
+    pub last_used_at: DateTime<Utc>,
+    /// When its refresh token stops working.
+    #[serde(serialize_with = "utc_seconds")]
+    pub expires_at: DateTime<Utc>,
+    /// The `User-Agent` it signed in with.
+    pub user_agent: Option<String>,
+    /// The address it signed in from.
+    pub ip: Option<String>,
+    /// Whether this is the session of the request.
+    pub current: bool,
+}
+
+impl From<service::SessionInfo> for SessionResponse {
+    fn from(info: service::SessionInfo) -> Self {
+        let session = info.session;
+        Self {
+            session_id: session.session_id,
+            created_at: session.created_at,
+            last_used_at: session.last_used_at,
+            expires_at: session.expires_at,
+            user_agent: session.user_agent,
+            ip: session.ip,
+            current: info.current,
+        }
+    }
+}
+
 /// The token response of register and login.
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {

@@ -176,6 +176,11 @@ impl From<ServiceError> for ApiError {
             )
             .with_token_presented(),
             ServiceError::PatientNotFound => Self::not_found(),
+            ServiceError::SessionNotFound => Self::new(
+                S::NOT_FOUND,
+                "not_found",
+                "You have no open session with that id.",
+            ),
             ServiceError::ProfileNotEmpty => Self::new(
                 S::CONFLICT,
                 "profile_not_empty",

@@ -38,9 +38,11 @@ struct RawSettings {
     jwt_issuer: String,
     jwt_audience: String,
     refresh_token_exp_days: i64,
+    refresh_reuse_grace_seconds: i64,
     max_body_bytes: usize,
     password_hash_concurrency: usize,
     http_workers: usize,
+    session_cleanup_interval_seconds: u64,
 }
 
 /// Checked settings, ready to build the application from.
@@ -63,6 +65,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// HTTP worker threads (0 = one per core).
     pub http_workers: usize,
+    /// How often expired sessions are deleted (`None`: never).
+    pub session_cleanup_interval: Option<Duration>,
     /// Warnings to print once logging is up (secrets generated or borrowed, weak secrets).
     pub warnings: Vec<String>,
 }
@@ -111,6 +115,12 @@ impl Settings {
             choose_jwt_secret(raw.app_env, raw.jwt_secret, raw.secret_key, &mut warnings)?;
         let exp_minutes = in_range("jwt_exp_minutes", raw.jwt_exp_minutes, 1, 1440)?;
         let leeway = in_range("jwt_leeway_seconds", raw.jwt_leeway_seconds, 0, 300)?;
+        let reuse_grace = in_range(
+            "refresh_reuse_grace_seconds",
+            raw.refresh_reuse_grace_seconds,
+            0,
+            60,
+        )?;
         let refresh_days = in_range("refresh_token_exp_days", raw.refresh_token_exp_days, 1, 365)?;
         let max_body_bytes =
             in_range("max_body_bytes", raw.max_body_bytes, 1024, 10 * 1024 * 1024)?;
@@ -164,10 +174,20 @@ impl Settings {
                 access_token_lifetime: chrono::Duration::minutes(exp_minutes),
                 leeway: chrono::Duration::seconds(leeway),
                 refresh_token_lifetime: chrono::Duration::days(refresh_days),
+                refresh_reuse_grace: chrono::Duration::seconds(reuse_grace),
                 hash_concurrency,
             },
             max_body_bytes,
             http_workers: in_range("http_workers", raw.http_workers, 0, 256)?,
+            session_cleanup_interval: match in_range(
+                "session_cleanup_interval_seconds",
+                raw.session_cleanup_interval_seconds,
+                0,
+                86_400,
+            )? {
+                0 => None,
+                seconds => Some(Duration::from_secs(seconds)),
+            },
             warnings,
         })
     }

@@ -62,6 +62,9 @@ impl Application {
             db,
             auth: Arc::new(AuthService::new(settings.auth, clock)?),
         };
+        if let Some(every) = settings.session_cleanup_interval {
+            tokio::spawn(purge_expired_sessions(state.clone(), every));
+        }
 
         let address = format!("{}:{}", settings.host, settings.port);
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
@@ -121,6 +124,30 @@ impl Application {
     /// Serves until the process is told to stop (SIGINT/SIGTERM finish in-flight requests first).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// Deletes expired sessions and refresh tokens now and then, so the tables do not grow without
+/// bound. Every instance may run it: the deletes are idempotent.
+async fn purge_expired_sessions(state: AppState, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match state.auth.purge_expired(&state.db).await {
+            Ok(report) if report.sessions + report.refresh_tokens > 0 => {
+                log::info!(
+                    "removed {} expired sessions and {} expired refresh tokens",
+                    report.sessions,
+                    report.refresh_tokens
+                );
+            }
+            Ok(_) => {}
+            Err(error) => log::warn!(
+                "session clean-up failed (retried in {}s): {error}",
+                every.as_secs()
+            ),
+        }
     }
 }
 

@@ -3,23 +3,23 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use entity::patient;
 use entity::prelude::Patient;
+use entity::{auth_session, patient};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     TransactionTrait,
 };
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::clock::Clock;
 use crate::error::{is_unique_violation, ServiceError};
 use crate::lookup::{patient_by_email, patient_by_username};
 use crate::password::{PasswordHasher, Verification};
 use crate::profile::{self, Profile};
-use crate::sessions::{self, EndReason};
-use crate::tokens::TokenCodec;
-use crate::validation::{NewPatient, RegistrationForm};
+use crate::sessions::{self, EndReason, PurgeReport};
+use crate::tokens::{refresh_token_hash, TokenCodec};
+use crate::validation::{check_new_password, NewPatient, RegistrationForm};
 
 /// Token and hashing settings.
 pub struct AuthConfig {
@@ -35,6 +35,9 @@ pub struct AuthConfig {
     pub leeway: Duration,
     /// How long a session's refresh token is valid.
     pub refresh_token_lifetime: Duration,
+    /// How long after its use a refresh token presented again is a client's own race (refused,
+    /// session kept) rather than theft (session ended).
+    pub refresh_reuse_grace: Duration,
     /// Password hashes computed at once (0 = one per core).
     pub hash_concurrency: usize,
 }
@@ -106,12 +109,31 @@ pub struct AuthenticatedPatient {
     pub session_id: String,
 }
 
+/// How stale `auth_sessions.last_used_at` may get before a request refreshes it.
+const LAST_USED_RESOLUTION: Duration = Duration::minutes(15);
+
+/// Longest refresh token accepted for a lookup; ours are 43 characters.
+const REFRESH_TOKEN_MAX: usize = 256;
+
+/// A session as the patient's session list shows it.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    /// The session row.
+    pub session: auth_session::Model,
+    /// Whether the request came with this session's token.
+    pub current: bool,
+}
+
 /// The authentication use cases, with their keys, hasher and clock built once.
 pub struct AuthService {
     tokens: TokenCodec,
     passwords: PasswordHasher,
     clock: Arc<dyn Clock>,
     refresh_lifetime: Duration,
+    /// How long an ended session is kept: until every access token it issued has expired.
+    keep_ended_sessions_for: Duration,
+    /// How long after its use a refresh token presented again counts as a race, not theft.
+    refresh_reuse_grace: Duration,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -136,6 +158,8 @@ impl AuthService {
             passwords: PasswordHasher::new(config.hash_concurrency)?,
             clock,
             refresh_lifetime: config.refresh_token_lifetime,
+            keep_ended_sessions_for: config.access_token_lifetime + config.leeway,
+            refresh_reuse_grace: config.refresh_reuse_grace,
         })
     }
 
@@ -270,6 +294,11 @@ impl AuthService {
         if session.revoked_at.is_some() {
             return Err(ServiceError::TokenRevoked);
         }
+        // "Last used" is kept to the quarter hour: at most one write per session that often.
+        let now = self.clock.now();
+        if now - session.last_used_at > LAST_USED_RESOLUTION {
+            sessions::touch(db, &session.session_id, now).await?;
+        }
         Ok(AuthenticatedPatient {
             patient_id,
             session_id: session.session_id,
@@ -299,6 +328,204 @@ impl AuthService {
         profile::load(db, who.patient_id)
             .await?
             .ok_or(ServiceError::InvalidToken)
+    }
+
+    /// Exchanges a refresh token for a new pair. Each refresh token works once; presenting a
+    /// consumed one again ends its whole session (it was stolen, or the client is compromised).
+    pub async fn refresh<C>(
+        &self,
+        db: &C,
+        refresh_token: &SecretString,
+    ) -> Result<TokenGrant, ServiceError>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        let presented = refresh_token.expose_secret();
+        let well_formed = !presented.is_empty()
+            && presented.len() <= REFRESH_TOKEN_MAX
+            && presented
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !well_formed {
+            return Err(ServiceError::InvalidToken);
+        }
+        let token_hash = refresh_token_hash(presented);
+        let (token, session) = sessions::find_refresh_token(db, &token_hash)
+            .await?
+            .ok_or(ServiceError::InvalidToken)?;
+        let now = self.clock.now();
+        if session.revoked_at.is_some() {
+            return Err(ServiceError::InvalidToken);
+        }
+        if let Some(consumed_at) = token.consumed_at {
+            // Within the grace period this is a client racing itself (two requests refreshing
+            // with the same token at once): it gets nothing, and the session lives on. Later, the
+            // token can only have been copied: the whole session ends.
+            if now - consumed_at > self.refresh_reuse_grace {
+                sessions::end(db, &session.session_id, EndReason::RefreshReuse, now).await?;
+                log::warn!(
+                    "patient {}: a consumed refresh token was presented again; session ended",
+                    session.patient_id
+                );
+            }
+            return Err(ServiceError::InvalidToken);
+        }
+        if token.expires_at <= now || session.expires_at <= now {
+            return Err(ServiceError::InvalidToken);
+        }
+
+        let expires_at = now + self.refresh_lifetime;
+        let txn = db.begin().await?;
+        if !sessions::consume_refresh_token(&txn, &token_hash, now).await? {
+            // A concurrent refresh with the same token won; this one gets nothing.
+            return Err(ServiceError::InvalidToken);
+        }
+        let next =
+            sessions::issue_refresh_token(&txn, &session.session_id, now, expires_at).await?;
+        sessions::extend(&txn, &session.session_id, now, expires_at).await?;
+        txn.commit().await?;
+
+        let profile = profile::load(db, session.patient_id)
+            .await?
+            .ok_or(ServiceError::InvalidToken)?;
+        let opened = sessions::OpenedSession {
+            session_id: session.session_id,
+            refresh_token: next,
+        };
+        self.grant(session.patient_id, opened, profile, now)
+    }
+
+    /// Ends every session of the caller's patient, on every instance, at once.
+    pub async fn logout_all<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        who: &AuthenticatedPatient,
+    ) -> Result<u64, ServiceError> {
+        let ended = sessions::end_all(
+            db,
+            who.patient_id,
+            None,
+            EndReason::LogoutAll,
+            self.clock.now(),
+        )
+        .await?;
+        log::info!("patient {} logged out of {ended} sessions", who.patient_id);
+        Ok(ended)
+    }
+
+    /// Changes the password after checking the current one; every other session ends, and the
+    /// caller's session gets a fresh token pair (its outstanding refresh token is retired).
+    pub async fn change_password<C>(
+        &self,
+        db: &C,
+        who: &AuthenticatedPatient,
+        current_password: SecretString,
+        new_password: SecretString,
+    ) -> Result<TokenGrant, ServiceError>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        let patient = Patient::find_by_id(who.patient_id)
+            .one(db)
+            .await?
+            .ok_or(ServiceError::InvalidToken)?;
+        let verification = self
+            .passwords
+            .verify(current_password, Some(patient.password_hash.clone()))
+            .await?;
+        if verification == Verification::Mismatch {
+            return Err(ServiceError::InvalidCredentials);
+        }
+        check_new_password(
+            new_password.expose_secret(),
+            &[Some(patient.email.as_str()), patient.username.as_deref()],
+        )
+        .map_err(|errors| ServiceError::Validation(errors.renamed("password", "new_password")))?;
+        let new_hash = self.passwords.hash(new_password).await?;
+
+        let now = self.clock.now();
+        let expires_at = now + self.refresh_lifetime;
+        let txn = db.begin().await?;
+        let updated = Patient::update_many()
+            .col_expr(patient::Column::PasswordHash, Expr::value(new_hash))
+            .col_expr(patient::Column::UpdatedAt, Expr::value(now))
+            .filter(patient::Column::PatientId.eq(patient.patient_id))
+            .filter(patient::Column::PasswordHash.eq(patient.password_hash.as_str()))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            // The password changed between our check and this write: the check no longer holds.
+            return Err(ServiceError::InvalidCredentials);
+        }
+        sessions::end_all(
+            &txn,
+            patient.patient_id,
+            Some(&who.session_id),
+            EndReason::PasswordChange,
+            now,
+        )
+        .await?;
+        sessions::consume_all_refresh_tokens(&txn, &who.session_id, now).await?;
+        let next = sessions::issue_refresh_token(&txn, &who.session_id, now, expires_at).await?;
+        sessions::extend(&txn, &who.session_id, now, expires_at).await?;
+        txn.commit().await?;
+        log::info!(
+            "patient {} changed their password; other sessions ended",
+            patient.patient_id
+        );
+
+        let profile = profile::load(db, patient.patient_id)
+            .await?
+            .ok_or(ServiceError::InvalidToken)?;
+        let opened = sessions::OpenedSession {
+            session_id: who.session_id.clone(),
+            refresh_token: next,
+        };
+        self.grant(patient.patient_id, opened, profile, now)
+    }
+
+    /// The caller's open sessions, newest first, the current one marked.
+    pub async fn sessions<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        who: &AuthenticatedPatient,
+    ) -> Result<Vec<SessionInfo>, ServiceError> {
+        let open = sessions::list_active(db, who.patient_id, self.clock.now()).await?;
+        Ok(open
+            .into_iter()
+            .map(|session| SessionInfo {
+                current: session.session_id == who.session_id,
+                session,
+            })
+            .collect())
+    }
+
+    /// Ends one of the caller's sessions. Another patient's session and an unknown one are the
+    /// same "not found", so session ids cannot be probed.
+    pub async fn end_session<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        who: &AuthenticatedPatient,
+        session_id: &str,
+    ) -> Result<(), ServiceError> {
+        let owned = sessions::find(db, session_id)
+            .await?
+            .filter(|s| s.patient_id == who.patient_id && s.revoked_at.is_none());
+        if owned.is_none()
+            || !sessions::end(db, session_id, EndReason::Ended, self.clock.now()).await?
+        {
+            return Err(ServiceError::SessionNotFound);
+        }
+        log::info!("patient {} ended one of their sessions", who.patient_id);
+        Ok(())
+    }
+
+    /// Deletes expired sessions and refresh tokens (run periodically by the server).
+    pub async fn purge_expired<C: ConnectionTrait>(
+        &self,
+        db: &C,
+    ) -> Result<PurgeReport, ServiceError> {
+        Ok(sessions::purge(db, self.clock.now(), self.keep_ended_sessions_for).await?)
     }
 
     fn grant(
@@ -379,5 +606,27 @@ fn conflict_from(error: &sea_orm::DbErr, new_patient: &NewPatient) -> ServiceErr
         ServiceError::UsernameTaken
     } else {
         ServiceError::EmailTaken
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClientInfo;
+
+    #[test]
+    fn client_info_strips_control_characters_and_bounds_the_user_agent() {
+        let info = ClientInfo::new(
+            Some("Laptop/2.0\u{7}\r\nX-Forged: 1"),
+            Some("127.0.0.1".into()),
+        );
+        assert_eq!(info.user_agent.as_deref(), Some("Laptop/2.0X-Forged: 1"));
+        let long = "u".repeat(2000);
+        assert_eq!(
+            ClientInfo::new(Some(&long), None)
+                .user_agent
+                .map(|ua| ua.chars().count()),
+            Some(512)
+        );
+        assert_eq!(ClientInfo::new(Some("  "), None).user_agent, None);
     }
 }

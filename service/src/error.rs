@@ -29,6 +29,9 @@ pub enum ServiceError {
     /// The token's session has ended.
     #[error("token revoked")]
     TokenRevoked,
+    /// The session does not exist or belongs to another patient (deliberately the same).
+    #[error("no such session")]
+    SessionNotFound,
     /// The patient named by an operator command does not exist.
     #[error("no patient with that email")]
     PatientNotFound,

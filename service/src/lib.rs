@@ -11,12 +11,13 @@ mod error;
 mod lookup;
 pub mod password;
 pub mod profile;
-mod sessions;
+pub mod sessions;
 pub mod tokens;
 pub mod validation;
 
 pub use auth::{
-    AuthConfig, AuthService, AuthenticatedPatient, ClientInfo, Credentials, LoginId, TokenGrant,
+    AuthConfig, AuthService, AuthenticatedPatient, ClientInfo, Credentials, LoginId, SessionInfo,
+    TokenGrant,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ServiceError;

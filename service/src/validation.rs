@@ -26,6 +26,14 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// The same problems with `from` reported under the name `to`.
+    pub fn renamed(mut self, from: &str, to: &str) -> Self {
+        if let Some(problem) = self.0.remove(from) {
+            self.0.insert(to.to_owned(), problem);
+        }
+        self
+    }
+
     /// The problem recorded for `field`, if any.
     pub fn get(&self, field: &str) -> Option<&str> {
         self.0.get(field).map(String::as_str)

@@ -5,7 +5,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use service::{ClientInfo, Credentials, FieldErrors, LoginId, RegistrationForm};
 
-use crate::dto::{LoginRequest, MessageResponse, ProfileResponse, RegisterRequest, TokenResponse};
+use crate::dto::{
+    ChangePasswordRequest, LoginRequest, MessageResponse, ProfileResponse, RefreshRequest,
+    RegisterRequest, SessionResponse, SessionsResponse, TokenResponse,
+};
 use crate::error::ApiError;
 use crate::guard::Authenticated;
 use crate::json_body::JsonBody;
@@ -17,7 +20,88 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/auth/register", "POST").route(web::post().to(register)))
         .service(resource("/auth/login", "POST").route(web::post().to(login)))
         .service(resource("/auth/me", "GET").route(web::get().to(me)))
-        .service(resource("/auth/logout", "POST").route(web::post().to(logout)));
+        .service(resource("/auth/logout", "POST").route(web::post().to(logout)))
+        .service(resource("/auth/refresh", "POST").route(web::post().to(refresh)))
+        .service(resource("/auth/logout-all", "POST").route(web::post().to(logout_all)))
+        .service(resource("/auth/change-password", "POST").route(web::post().to(change_password)))
+        .service(resource("/auth/sessions", "GET").route(web::get().to(list_sessions)))
+        .service(
+            resource("/auth/sessions/{session_id}", "DELETE").route(web::delete().to(end_session)),
+        );
+}
+
+async fn refresh(
+    state: web::Data<AppState>,
+    JsonBody(body): JsonBody<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(refresh_token) = body.refresh_token else {
+        let mut errors = FieldErrors::default();
+        errors.add("refresh_token", "is required");
+        return Err(ApiError::validation(errors));
+    };
+    let grant = state.auth.refresh(&state.db, &refresh_token).await?;
+    Ok(HttpResponse::Ok().json(TokenResponse::from(grant)))
+}
+
+async fn logout_all(
+    state: web::Data<AppState>,
+    Authenticated(who): Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    state.auth.logout_all(&state.db, &who).await?;
+    Ok(HttpResponse::Ok().json(MessageResponse {
+        message: "logged out of every session",
+    }))
+}
+
+async fn change_password(
+    state: web::Data<AppState>,
+    Authenticated(who): Authenticated,
+    JsonBody(body): JsonBody<ChangePasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let present =
+        |value: Option<secrecy::SecretString>| value.filter(|v| !v.expose_secret().is_empty());
+    let (current, new) = match (present(body.current_password), present(body.new_password)) {
+        (Some(current), Some(new)) => (current, new),
+        (current, new) => {
+            let mut errors = FieldErrors::default();
+            if current.is_none() {
+                errors.add("current_password", "is required");
+            }
+            if new.is_none() {
+                errors.add("new_password", "is required");
+            }
+            return Err(ApiError::validation(errors));
+        }
+    };
+    let grant = state
+        .auth
+        .change_password(&state.db, &who, current, new)
+        .await?;
+    Ok(HttpResponse::Ok().json(TokenResponse::from(grant)))
+}
+
+async fn list_sessions(
+    state: web::Data<AppState>,
+    Authenticated(who): Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let sessions = state.auth.sessions(&state.db, &who).await?;
+    Ok(HttpResponse::Ok().json(SessionsResponse {
+        sessions: sessions.into_iter().map(SessionResponse::from).collect(),
+    }))
+}
+
+async fn end_session(
+    state: web::Data<AppState>,
+    Authenticated(who): Authenticated,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .auth
+        .end_session(&state.db, &who, &path.into_inner())
+        .await?;
+    Ok(HttpResponse::Ok().json(MessageResponse {
+        message: "session ended",
+    }))
 }
 
 async fn register(

@@ -10,5 +10,7 @@ mod logout;
 mod migrations;
 mod outage;
 mod profile;
+mod refresh;
 mod register;
+mod sessions;
 mod tokens;
