@@ -90,6 +90,9 @@ fn apply_pool(options: &mut ConnectOptions, pool: &PoolSettings) {
         .acquire_timeout(pool.acquire_timeout)
         .connect_timeout(pool.connect_timeout)
         .connect_lazy(pool.lazy)
+        // A ping before every checkout would double the round trips of each request; a broken
+        // connection instead fails its query (a 503), is dropped, and the next one is fresh.
+        .test_before_acquire(false)
         // Statement logging would print every query at INFO; slow ones are still reported.
         .sqlx_logging(false)
         .sqlx_slow_statements_logging_settings(log::LevelFilter::Warn, Duration::from_secs(1));

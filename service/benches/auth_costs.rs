@@ -1,0 +1,190 @@
+//! What authentication costs on this machine: one argon2id verify (the price of a login), one
+//! passlib bcrypt-12 verify (a Flask account's first login), a JWT check alone, and a JWT check
+//! with the session lookup that makes logout stick (the revocation check), on SQLite and, when
+//! reachable, PostgreSQL.
+//!
+//! Run: `cargo bench -p service --bench auth_costs` (release build; prints medians).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use database::{connect, DatabaseUrl, PoolSettings};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use secrecy::SecretString;
+use service::password::PasswordHasher;
+use service::tokens::TokenCodec;
+use service::{AuthConfig, AuthService, ClientInfo, RegistrationForm, SystemClock};
+
+const SECRET: &str = "bench-secret-0123456789abcdef-0123456789abcdef";
+const PASSLIB_BCRYPT_12: &str = "$2b$12$zXVZnqRIU1zYk4GKRhRPz.UXnmwlXeGJnIBU9njbWwcL4JgHesfV6";
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn config() -> AuthConfig {
+    AuthConfig {
+        jwt_secret: SecretString::from(SECRET),
+        issuer: "patient-auth".into(),
+        audience: "patient-app".into(),
+        access_token_lifetime: chrono::Duration::minutes(60),
+        leeway: chrono::Duration::seconds(30),
+        refresh_token_lifetime: chrono::Duration::days(14),
+        refresh_reuse_grace: chrono::Duration::seconds(2),
+        hash_concurrency: 1,
+    }
+}
+
+async fn time_async<F, Fut>(runs: usize, mut work: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        work().await;
+        samples.push(start.elapsed());
+    }
+    median(samples)
+}
+
+async fn revocation_check(
+    name: &str,
+    db: &DatabaseConnection,
+    auth: &AuthService,
+    codec: &TokenCodec,
+) {
+    Migrator::up(db, None).await.expect("migrate");
+    let form = RegistrationForm {
+        name: Some("Bench".into()),
+        email: Some(format!(
+            "bench-{}@example.com",
+            uuid::Uuid::new_v4().simple()
+        )),
+        password: Some(SecretString::from("correct-horse-battery")),
+        username: None,
+    };
+    let grant = auth
+        .register(db, form, ClientInfo::default())
+        .await
+        .expect("register");
+    let token = grant.access_token;
+    for _ in 0..200 {
+        auth.authenticate(db, &token).await.expect("warm-up");
+    }
+    let decode_only = time_async(5000, || async {
+        codec.decode(&token, Utc::now()).map(drop).expect("decode")
+    })
+    .await;
+    let with_session = time_async(5000, || async {
+        auth.authenticate(db, &token)
+            .await
+            .map(drop)
+            .expect("authenticate")
+    })
+    .await;
+    println!(
+        "{name:<10} JWT check alone {:>8.1} µs | JWT + session lookup {:>8.1} µs | revocation check costs {:>8.1} µs per request (median of 5000)",
+        decode_only.as_secs_f64() * 1e6,
+        with_session.as_secs_f64() * 1e6,
+        (with_session.saturating_sub(decode_only)).as_secs_f64() * 1e6
+    );
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let hasher = PasswordHasher::new(1).expect("hasher");
+    let hash = hasher
+        .hash(SecretString::from("correct-horse-battery"))
+        .await
+        .expect("hash");
+    let argon2 = time_async(21, || async {
+        hasher
+            .verify(
+                SecretString::from("correct-horse-battery"),
+                Some(hash.clone()),
+            )
+            .await
+            .map(drop)
+            .expect("verify")
+    })
+    .await;
+    let bcrypt = time_async(11, || async {
+        hasher
+            .verify(
+                SecretString::from("secret-pass"),
+                Some(PASSLIB_BCRYPT_12.into()),
+            )
+            .await
+            .map(drop)
+            .expect("verify")
+    })
+    .await;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    println!("argon2id verify (m=19456 KiB, t=2, p=1): {:.1} ms median of 21 -> at most {:.0} logins/s on {cores} cores", argon2.as_secs_f64() * 1e3, cores as f64 / argon2.as_secs_f64());
+    println!(
+        "passlib bcrypt-12 verify (Flask hashes, first login only): {:.1} ms median of 11",
+        bcrypt.as_secs_f64() * 1e3
+    );
+
+    let codec = TokenCodec::new(
+        &SecretString::from(SECRET),
+        "patient-auth",
+        "patient-app",
+        chrono::Duration::minutes(60),
+        chrono::Duration::seconds(30),
+    );
+    let auth = AuthService::new(config(), Arc::new(SystemClock)).expect("service");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite_url = DatabaseUrl::parse(&format!(
+        "sqlite:////{}",
+        dir.path()
+            .join("bench.db")
+            .display()
+            .to_string()
+            .trim_start_matches('/')
+    ))
+    .expect("url");
+    let sqlite = connect(&sqlite_url, &PoolSettings::default())
+        .await
+        .expect("sqlite");
+    revocation_check("sqlite", &sqlite, &auth, &codec).await;
+
+    let admin_url = std::env::var("BENCH_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let Ok(admin) = connect(
+        &DatabaseUrl::parse(&admin_url).expect("url"),
+        &PoolSettings::default(),
+    )
+    .await
+    else {
+        println!("postgres   skipped: {admin_url} unreachable");
+        return;
+    };
+    let name = format!("pa_bench_{}", uuid::Uuid::new_v4().simple());
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create");
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(base, _)| base.to_owned())
+        .expect("database in url");
+    let postgres = connect(
+        &DatabaseUrl::parse(&format!("{base}/{name}")).expect("url"),
+        &PoolSettings::default(),
+    )
+    .await
+    .expect("postgres");
+    revocation_check("postgres", &postgres, &auth, &codec).await;
+    postgres.close().await.expect("close");
+    admin
+        .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .await
+        .expect("drop");
+}
