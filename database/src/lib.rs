@@ -5,6 +5,7 @@
 //! the layered settings sources ([`settings_sources`]) and the connection itself ([`connect`]).
 
 mod connect;
+pub mod mssql;
 mod mssql_url;
 mod settings_sources;
 mod url;

@@ -1,0 +1,3 @@
+//! The SQL Server bridge: SeaORM statements translated to T-SQL and run through `tiberius`.
+
+pub mod translate;
