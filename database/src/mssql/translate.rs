@@ -34,6 +34,12 @@ pub enum TranslateError {
 
 /// Translates one SeaORM statement into T-SQL.
 pub fn to_tsql(sql: &str) -> Result<String, TranslateError> {
+    to_tsql_with_nulls(sql, &[])
+}
+
+/// Translates a statement whose `$n` parameters are NULL where `nulls[n - 1]` is true: those
+/// are written as `NULL` and the remaining parameters renumbered `@P1…` in order.
+pub fn to_tsql_with_nulls(sql: &str, nulls: &[bool]) -> Result<String, TranslateError> {
     if sql.trim_start().starts_with(TSQL_MARKER) {
         return Ok(sql.to_owned());
     }
@@ -46,7 +52,7 @@ pub fn to_tsql(sql: &str) -> Result<String, TranslateError> {
         )));
     };
     let prefix = rewrite_statement(statement)?;
-    respell(&format!("{prefix}{statement}"))
+    respell(&format!("{prefix}{statement}"), nulls)
 }
 
 /// Rewrites the tree in place; returns text to put before the statement (a guard, for DDL).
@@ -236,7 +242,7 @@ fn rewrite_create_table(create: &mut CreateTable) -> String {
 }
 
 /// The token-level pass: placeholders, identifier quotes, `COUNT` → `COUNT_BIG`.
-fn respell(sql: &str) -> Result<String, TranslateError> {
+fn respell(sql: &str, nulls: &[bool]) -> Result<String, TranslateError> {
     let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql)
         .tokenize()
         .map_err(|e| TranslateError::Parse(e.to_string()))?;
@@ -245,8 +251,19 @@ fn respell(sql: &str) -> Result<String, TranslateError> {
     while let Some(token) = iter.next() {
         match token {
             Token::Placeholder(name) if name.starts_with('$') => {
-                out.push_str("@P");
-                out.push_str(&name[1..]);
+                let index: usize = name[1..]
+                    .parse()
+                    .map_err(|_| TranslateError::Parse(format!("placeholder {name}")))?;
+                if nulls.get(index.wrapping_sub(1)).copied().unwrap_or(false) {
+                    out.push_str("NULL");
+                } else {
+                    let earlier_nulls = nulls
+                        .iter()
+                        .take(index.saturating_sub(1))
+                        .filter(|null| **null)
+                        .count();
+                    out.push_str(&format!("@P{}", index - earlier_nulls));
+                }
             }
             Token::Word(word) if word.quote_style == Some('"') => {
                 let bracketed = Word {
@@ -318,6 +335,18 @@ mod tests {
         assert_eq!(
             t(r#"DELETE FROM "t" WHERE "a" = $1 RETURNING *"#),
             "DELETE FROM [t] OUTPUT DELETED.* WHERE [a] = @P1"
+        );
+    }
+
+    #[test]
+    fn null_parameters_are_written_as_null_and_the_rest_renumbered() {
+        assert_eq!(
+            to_tsql_with_nulls(
+                r#"INSERT INTO "t" ("a", "b", "c") VALUES ($1, $2, $3)"#,
+                &[false, true, false]
+            )
+            .expect("ok"),
+            "INSERT INTO [t] ([a], [b], [c]) VALUES (@P1, NULL, @P2)"
         );
     }
 
