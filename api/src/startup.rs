@@ -8,9 +8,8 @@ use actix_web::dev::Server;
 use actix_web::http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
 use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
-use database::{connect, ConnectError};
-use migration::{Migrator, MigratorTrait};
-use sea_orm::{DatabaseConnection, DbErr};
+use database::{connect, ConnectError, Db};
+use sea_orm::DbErr;
 use service::{AuthService, Clock, ServiceError, SystemClock};
 
 use crate::json_body::BodyLimit;
@@ -152,11 +151,11 @@ async fn purge_expired_sessions(state: AppState, every: std::time::Duration) {
 }
 
 /// Connects and, unless turned off, applies pending migrations.
-pub async fn open_database(settings: &Settings) -> Result<DatabaseConnection, StartupError> {
+pub async fn open_database(settings: &Settings) -> Result<Db, StartupError> {
     log::info!("database: {}", settings.database);
     let db = connect(&settings.database, &settings.pool).await?;
     if settings.auto_migrate {
-        Migrator::up(&db, None)
+        migration::up(&db, None)
             .await
             .map_err(StartupError::Migrate)?;
     }

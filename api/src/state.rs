@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
+use database::Db;
 use service::AuthService;
 
 /// Shared application state, cloned cheaply into each worker.
 #[derive(Clone)]
 pub struct AppState {
     /// Connection pool.
-    pub db: DatabaseConnection,
+    pub db: Db,
     /// Authentication use cases (keys, hasher and clock built once).
     pub auth: Arc<AuthService>,
 }

@@ -5,9 +5,12 @@
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, Database, DbErr};
 use secrecy::ExposeSecret;
 
+use crate::db::{Db, SqlServerDb};
+use crate::mssql::pool::TiberiusManager;
+use crate::mssql_url::MssqlTarget;
 use crate::url::{DatabaseUrl, SqliteTarget};
 
 /// How the pool behaves.
@@ -53,16 +56,18 @@ pub enum ConnectError {
         /// The driver's error.
         source: DbErr,
     },
-    /// SQL Server is recognised but this build does not connect to it yet.
-    #[error("DATABASE_URL names SQL Server ({0}); this build parses SQL Server URLs but cannot connect to SQL Server yet")]
-    SqlServerUnsupported(String),
+    /// SQL Server could not be reached or refused the login.
+    #[error("cannot connect to SQL Server at {target}: {message}")]
+    SqlServer {
+        /// The URL with its password hidden.
+        target: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// Opens a connection pool.
-pub async fn connect(
-    url: &DatabaseUrl,
-    pool: &PoolSettings,
-) -> Result<DatabaseConnection, ConnectError> {
+pub async fn connect(url: &DatabaseUrl, pool: &PoolSettings) -> Result<Db, ConnectError> {
     let options = match url {
         DatabaseUrl::Sqlite(target) => sqlite_options(target, pool),
         DatabaseUrl::Postgres(raw) | DatabaseUrl::MySql(raw) => {
@@ -70,17 +75,46 @@ pub async fn connect(
             apply_pool(&mut options, pool);
             options
         }
-        DatabaseUrl::MsSql(target) => {
-            return Err(ConnectError::SqlServerUnsupported(target.to_string()))
-        }
+        DatabaseUrl::MsSql(target) => return connect_sql_server(target, pool).await,
     };
     Database::connect(options)
         .await
+        .map(Db::Native)
         .map_err(|source| ConnectError::Unreachable {
             engine: url.engine(),
             target: url.to_string(),
             source,
         })
+}
+
+/// Opens the SQL Server bridge's pool and checks that the server answers (unless lazy).
+async fn connect_sql_server(target: &MssqlTarget, pool: &PoolSettings) -> Result<Db, ConnectError> {
+    let failed = |message: String| ConnectError::SqlServer {
+        target: target.to_string(),
+        message,
+    };
+    let manager = TiberiusManager::new(target, pool.connect_timeout);
+    let builder = bb8::Pool::builder()
+        .max_size(pool.max_connections)
+        .connection_timeout(pool.acquire_timeout)
+        .test_on_check_out(false);
+    let sql_server = if pool.lazy {
+        builder.build_unchecked(manager)
+    } else {
+        builder
+            .build(manager)
+            .await
+            .map_err(|e| failed(e.to_string()))?
+    };
+    let db = Db::SqlServer(
+        SqlServerDb::new(sql_server)
+            .await
+            .map_err(|e| failed(e.to_string()))?,
+    );
+    if !pool.lazy {
+        db.ping().await.map_err(|e| failed(e.to_string()))?;
+    }
+    Ok(db)
 }
 
 fn apply_pool(options: &mut ConnectOptions, pool: &PoolSettings) {

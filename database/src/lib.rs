@@ -5,12 +5,15 @@
 //! the layered settings sources ([`settings_sources`]) and the connection itself ([`connect`]).
 
 mod connect;
+mod db;
+pub mod errors;
 pub mod mssql;
 mod mssql_url;
 mod settings_sources;
 mod url;
 
 pub use connect::{connect, ConnectError, PoolSettings};
+pub use db::{Db, SqlServerDb};
 pub use mssql_url::{MssqlEncryption, MssqlTarget};
 pub use settings_sources::{settings_sources, SettingsSources, DEFAULT_DATABASE_URL};
 pub use url::{DatabaseUrl, SqliteTarget, UrlError};

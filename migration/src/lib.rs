@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod columns;
 mod m20261124_000001_contract_tables;
 mod m20261124_000002_session_tables;
+pub mod mssql;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -20,4 +21,62 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_session_tables::Migration),
         ]
     }
+}
+
+/// Applies pending migrations (all, or the next `steps`) with the engine's own migration set.
+pub async fn up(db: &database::Db, steps: Option<u32>) -> Result<(), DbErr> {
+    let connection = db.for_migrations().await?;
+    if db.is_sql_server() {
+        mssql::MssqlMigrator::up(&connection, steps).await
+    } else {
+        Migrator::up(&connection, steps).await
+    }
+}
+
+/// Reverts the last `steps` migrations (all with `None`).
+pub async fn down(db: &database::Db, steps: Option<u32>) -> Result<(), DbErr> {
+    let connection = db.for_migrations().await?;
+    if db.is_sql_server() {
+        mssql::MssqlMigrator::down(&connection, steps).await
+    } else {
+        Migrator::down(&connection, steps).await
+    }
+}
+
+/// Reverts every migration and applies them all again.
+pub async fn refresh(db: &database::Db) -> Result<(), DbErr> {
+    let connection = db.for_migrations().await?;
+    if db.is_sql_server() {
+        mssql::MssqlMigrator::refresh(&connection).await
+    } else {
+        Migrator::refresh(&connection).await
+    }
+}
+
+/// Every migration's name and whether it is applied.
+pub async fn status(db: &database::Db) -> Result<Vec<(String, bool)>, DbErr> {
+    let connection = db.for_migrations().await?;
+    let migrations = if db.is_sql_server() {
+        mssql::MssqlMigrator::get_migration_with_status(&connection).await?
+    } else {
+        Migrator::get_migration_with_status(&connection).await?
+    };
+    Ok(migrations
+        .iter()
+        .map(|m| {
+            (
+                m.name().to_owned(),
+                matches!(m.status(), sea_orm_migration::MigrationStatus::Applied),
+            )
+        })
+        .collect())
+}
+
+/// How many migrations are not applied yet.
+pub async fn pending(db: &database::Db) -> Result<usize, DbErr> {
+    Ok(status(db)
+        .await?
+        .iter()
+        .filter(|(_, applied)| !applied)
+        .count())
 }

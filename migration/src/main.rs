@@ -5,8 +5,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use database::{connect, settings_sources, DatabaseUrl, PoolSettings, SettingsSources};
-use migration::{Migrator, MigratorTrait};
-use sea_orm_migration::MigrationStatus;
 
 #[derive(Parser)]
 #[command(
@@ -68,24 +66,16 @@ async fn run(cli: Cli) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     match cli.command {
-        Command::Up { steps } => Migrator::up(&db, steps).await,
-        Command::Down { steps, .. } => Migrator::down(&db, Some(steps)).await,
+        Command::Up { steps } => migration::up(&db, steps).await,
+        Command::Down { steps, .. } => migration::down(&db, Some(steps)).await,
         // Reverting through each migration's `down` drops tables in dependency order, which
         // SQLite with foreign keys on requires (sea-orm's own `fresh` does not).
-        Command::Fresh { .. } => Migrator::refresh(&db).await,
-        Command::Status => {
-            let migrations = Migrator::get_migration_with_status(&db)
-                .await
-                .map_err(|e| e.to_string())?;
-            for migration in migrations {
-                let status = match migration.status() {
-                    MigrationStatus::Applied => "applied",
-                    MigrationStatus::Pending => "pending",
-                };
-                println!("{status:8} {}", migration.name());
+        Command::Fresh { .. } => migration::refresh(&db).await,
+        Command::Status => migration::status(&db).await.map(|migrations| {
+            for (name, applied) in migrations {
+                println!("{:8} {name}", if applied { "applied" } else { "pending" });
             }
-            Ok(())
-        }
+        }),
     }
     .map_err(|e| format!("on {url}: {e}"))
 }

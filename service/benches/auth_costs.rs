@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use database::Db;
 use database::{connect, DatabaseUrl, PoolSettings};
-use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::ConnectionTrait;
 use secrecy::SecretString;
 use service::password::PasswordHasher;
 use service::tokens::TokenCodec;
@@ -52,13 +52,8 @@ where
     median(samples)
 }
 
-async fn revocation_check(
-    name: &str,
-    db: &DatabaseConnection,
-    auth: &AuthService,
-    codec: &TokenCodec,
-) {
-    Migrator::up(db, None).await.expect("migrate");
+async fn revocation_check(name: &str, db: &Db, auth: &AuthService, codec: &TokenCodec) {
+    migration::up(db, None).await.expect("migrate");
     let form = RegistrationForm {
         name: Some("Bench".into()),
         email: Some(format!(

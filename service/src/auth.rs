@@ -13,7 +13,7 @@ use sea_orm::{
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::clock::Clock;
-use crate::error::{is_unique_violation, ServiceError};
+use crate::error::{is_unique_violation, unique_violation_message, ServiceError};
 use crate::lookup::{patient_by_email, patient_by_username};
 use crate::password::{PasswordHasher, Verification};
 use crate::profile::{self, Profile};
@@ -591,7 +591,7 @@ async fn insert_patient<C: ConnectionTrait>(
 
 /// Which unique index a violation came from, read from the index name in the driver's message.
 fn conflict_from(error: &sea_orm::DbErr, new_patient: &NewPatient) -> ServiceError {
-    let Some(sea_orm::SqlErr::UniqueConstraintViolation(message)) = error.sql_err() else {
+    let Some(message) = unique_violation_message(error) else {
         return ServiceError::EmailTaken;
     };
     let Some(username) = new_patient.username.as_deref() else {

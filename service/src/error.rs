@@ -1,7 +1,6 @@
 //! The service's one error type, in domain words. Mapping to HTTP happens in `api`.
 
-use sea_orm::sqlx;
-use sea_orm::{DbErr, RuntimeErr};
+use sea_orm::DbErr;
 
 use crate::validation::FieldErrors;
 
@@ -56,55 +55,4 @@ impl From<DbErr> for ServiceError {
     }
 }
 
-/// Whether a database error means "cannot reach or use the database now" rather than a bug.
-pub(crate) fn is_unavailable(error: &DbErr) -> bool {
-    match error {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
-            sqlx_unavailable(e)
-        }
-        _ => false,
-    }
-}
-
-fn sqlx_unavailable(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => {
-            let code = db.code().unwrap_or_default();
-            // PostgreSQL: connection exceptions (08…), insufficient resources (53…), operator
-            // intervention such as shutdown (57P…). SQLite: busy (5) and locked (6).
-            code.starts_with("08")
-                || code.starts_with("53")
-                || code.starts_with("57P")
-                || matches!(code.as_ref(), "5" | "6" | "517" | "262")
-                || mysql_unavailable(db.as_ref())
-        }
-        _ => false,
-    }
-}
-
-fn mysql_unavailable(error: &dyn sqlx::error::DatabaseError) -> bool {
-    error
-        .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
-        // Too many connections, server shutdown, lock wait timeout, deadlock-free lock timeouts.
-        .is_some_and(|e| {
-            matches!(
-                e.number(),
-                1040 | 1053 | 1205 | 1213 | 2002 | 2003 | 2006 | 2013
-            )
-        })
-}
-
-/// Whether a database error is a unique-constraint violation (a registration race).
-pub(crate) fn is_unique_violation(error: &DbErr) -> bool {
-    matches!(
-        error.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
-}
+pub(crate) use database::errors::{is_unavailable, is_unique_violation, unique_violation_message};

@@ -9,8 +9,8 @@ use std::time::Duration;
 use api::settings::Settings;
 use api::startup::Application;
 use chrono::Utc;
-use database::{connect, DatabaseUrl, PoolSettings, SettingsSources};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use database::{connect, DatabaseUrl, Db, PoolSettings, SettingsSources};
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 use service::ManualClock;
 
@@ -48,7 +48,7 @@ fn admin_url(backend: Backend) -> String {
     }
 }
 
-async fn admin_connection(url: &str) -> Result<DatabaseConnection, String> {
+async fn admin_connection(url: &str) -> Result<Db, String> {
     let parsed = DatabaseUrl::parse(url).map_err(|e| e.to_string())?;
     let pool = PoolSettings {
         max_connections: 2,
@@ -148,7 +148,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     /// A separate connection to the same database, for arranging and inspecting rows.
-    pub db: DatabaseConnection,
+    pub db: Db,
     pub clock: Arc<ManualClock>,
     pub database: TestDatabase,
     servers: Vec<actix_web::dev::ServerHandle>,

@@ -1,25 +1,14 @@
 //! The migrations on every database: up, down to nothing, up again; and start-up without them.
 
-use migration::{Migrator, MigratorTrait};
-
 use crate::helpers::{test_settings, Backend, TestApp, TestDatabase};
 use crate::on_every_database;
 
 async fn migrations_go_down_to_nothing_and_up_again(app: TestApp) {
     app.registered("before@example.com").await;
-    Migrator::down(&app.db, None).await.expect("down");
-    assert!(
-        Migrator::get_pending_migrations(&app.db)
-            .await
-            .expect("status")
-            .len()
-            == 2
-    );
-    Migrator::up(&app.db, None).await.expect("up again");
-    assert!(Migrator::get_pending_migrations(&app.db)
-        .await
-        .expect("status")
-        .is_empty());
+    migration::down(&app.db, None).await.expect("down");
+    assert_eq!(migration::pending(&app.db).await.expect("status"), 2);
+    migration::up(&app.db, None).await.expect("up again");
+    assert_eq!(migration::pending(&app.db).await.expect("status"), 0);
     assert_eq!(app.sql_count("SELECT COUNT(*) FROM patients").await, 0);
 }
 
@@ -34,11 +23,5 @@ async fn auto_migrate_false_leaves_the_schema_alone() {
     let db = api::startup::open_database(&settings)
         .await
         .expect("connects");
-    assert_eq!(
-        Migrator::get_pending_migrations(&db)
-            .await
-            .expect("status")
-            .len(),
-        2
-    );
+    assert_eq!(migration::pending(&db).await.expect("status"), 2);
 }
