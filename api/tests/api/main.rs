@@ -13,4 +13,5 @@ mod profile;
 mod refresh;
 mod register;
 mod sessions;
+mod sql_server;
 mod tokens;

@@ -4,6 +4,7 @@
 //! come back as the values the entities declare ([`values`]). Transactions each get a proxy
 //! pinned to one connection ([`proxy`]); [`crate::Db`] hands those out.
 
+pub mod lint;
 pub mod pool;
 pub mod proxy;
 pub mod translate;
