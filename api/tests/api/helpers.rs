@@ -25,6 +25,8 @@ pub enum Backend {
     Sqlite,
     Postgres,
     MariaDb,
+    /// Only with `MSSQL_URL` (an admin login, e.g. `mssql://sa:…@127.0.0.1:1433/master?…`).
+    MsSql,
 }
 
 /// One test's database: created for it, dropped after it.
@@ -44,6 +46,7 @@ fn admin_url(backend: Backend) -> String {
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
         Backend::MariaDb => std::env::var("TEST_MYSQL_URL")
             .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into()),
+        Backend::MsSql => std::env::var("MSSQL_URL").unwrap_or_default(),
         Backend::Sqlite => String::new(),
     }
 }
@@ -81,6 +84,10 @@ impl TestDatabase {
             });
         }
         let admin = admin_url(backend);
+        if backend == Backend::MsSql && admin.is_empty() {
+            eprintln!("SKIPPED: MSSQL_URL is not set, so nothing ran against SQL Server");
+            return None;
+        }
         let connection = match admin_connection(&admin).await {
             Ok(connection) => connection,
             Err(error) => {
@@ -95,19 +102,19 @@ impl TestDatabase {
         let name = format!("pa_test_{}", uuid::Uuid::new_v4().simple());
         let create = match backend {
             Backend::Postgres => format!("CREATE DATABASE {name}"),
+            Backend::MsSql => format!(
+                "{} CREATE DATABASE {name}",
+                database::mssql::translate::TSQL_MARKER
+            ),
             _ => format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"),
         };
         connection
             .execute_unprepared(&create)
             .await
             .expect("create test database");
-        let base = admin
-            .rsplit_once('/')
-            .map(|(base, _)| base.to_owned())
-            .expect("admin url has a database");
         Some(Self {
             backend,
-            url: format!("{base}/{name}"),
+            url: with_database(&admin, &name),
             server: Some((admin, name)),
             _dir: None,
         })
@@ -132,6 +139,10 @@ impl Drop for TestDatabase {
                 };
                 let drop = match backend {
                     Backend::Postgres => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                    Backend::MsSql => format!(
+                        "{} IF DB_ID(N'{name}') IS NOT NULL BEGIN ALTER DATABASE {name} SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE {name}; END",
+                        database::mssql::translate::TSQL_MARKER
+                    ),
                     _ => format!("DROP DATABASE IF EXISTS {name}"),
                 };
                 if let Err(error) = connection.execute_unprepared(&drop).await {
@@ -140,6 +151,21 @@ impl Drop for TestDatabase {
             });
         });
         let _ = cleanup.join();
+    }
+}
+
+/// The admin URL with its database replaced by `name` (query options kept).
+fn with_database(admin: &str, name: &str) -> String {
+    let (before_query, query) = admin
+        .split_once('?')
+        .map_or((admin, None), |(b, q)| (b, Some(q)));
+    let base = before_query
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .expect("admin url has a database");
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
     }
 }
 
@@ -247,6 +273,14 @@ macro_rules! on_every_database {
         }
         mod mariadb {
             $( #[tokio::test] async fn $name() { $crate::helpers::run($crate::helpers::Backend::MariaDb, super::$name).await; } )*
+        }
+        /// SQL Server runs only where one exists: `MSSQL_URL=… cargo test -- --include-ignored`.
+        mod mssql {
+            $(
+                #[tokio::test]
+                #[ignore = "needs a SQL Server: set MSSQL_URL and pass --include-ignored"]
+                async fn $name() { $crate::helpers::run($crate::helpers::Backend::MsSql, super::$name).await; }
+            )*
         }
     };
 }
