@@ -381,28 +381,26 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
-    /// A single text value from a query.
-    pub async fn sql_text(&self, sql: &str) -> String {
+    /// The first column of the single row a query returns.
+    pub async fn sql_value<T: sea_orm::TryGetable>(&self, sql: &str) -> T {
         let row = self
             .db
             .query_one(Statement::from_string(self.db.get_database_backend(), sql))
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
             .unwrap_or_else(|| panic!("{sql}: no row"));
-        row.try_get_by_index::<String>(0)
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        row.try_get_by_index::<T>(0)
+            .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
+    }
+
+    /// A single text value from a query.
+    pub async fn sql_text(&self, sql: &str) -> String {
+        self.sql_value(sql).await
     }
 
     /// A count from a query.
     pub async fn sql_count(&self, sql: &str) -> i64 {
-        let row = self
-            .db
-            .query_one(Statement::from_string(self.db.get_database_backend(), sql))
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-            .unwrap_or_else(|| panic!("{sql}: no row"));
-        row.try_get_by_index::<i64>(0)
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        self.sql_value(sql).await
     }
 
     /// Starts a second server on the same database, signing with the same secret.
