@@ -1,9 +1,13 @@
 //! A patient's profile: the patient, their doctor and caregiver, and their prescriptions newest
-//! first. Two queries: one join for the patient with doctor and caregiver, one for prescriptions.
+//! first, read in one query.
 
 use entity::prelude::{Caregiver, Doctor, Patient, Prescription};
 use entity::{caregiver, doctor, patient, prescription};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable, JoinType,
+    QueryOrder, QueryResult, QuerySelect, QueryTrait, RelationTrait,
+};
 
 /// Everything a patient may see about themselves. Holds no token; the password hash stays in
 /// `patient` only for the service's use and is never serialised by the API.
@@ -32,25 +36,66 @@ impl Profile {
 }
 
 /// Loads a patient's profile; `None` when the patient does not exist.
+///
+/// One round trip: the patient left-joined with doctor, caregiver and prescriptions, one row per
+/// prescription (or one row without any), newest `start_date` first.
 pub async fn load<C: ConnectionTrait>(db: &C, patient_id: i32) -> Result<Option<Profile>, DbErr> {
-    let Some((patient, doctor, caregiver)) = Patient::find_by_id(patient_id)
+    let mut query = Patient::find_by_id(patient_id)
         .find_also_related(Doctor)
         .find_also_related(Caregiver)
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let prescriptions = Prescription::find()
-        .filter(prescription::Column::PatientId.eq(patient_id))
+        .join(JoinType::LeftJoin, patient::Relation::Prescription.def());
+    for column in prescription::Column::iter() {
+        query = query.column_as(
+            Expr::col((Prescription, column)),
+            format!("{PRESCRIPTION}{}", column.as_str()),
+        );
+    }
+    let statement = query
         .order_by_desc(prescription::Column::StartDate)
         .order_by_desc(prescription::Column::PrescriptionId)
-        .all(db)
-        .await?;
+        .build(db.get_database_backend());
+    let rows = db.query_all(statement).await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+
+    let patient = patient::Model::from_query_result(first, PATIENT)?;
+    let doctor = optional::<doctor::Model>(first, DOCTOR, doctor::Column::DoctorId.as_str())?;
+    let caregiver =
+        optional::<caregiver::Model>(first, CAREGIVER, caregiver::Column::CaregiverId.as_str())?;
+    let mut prescriptions = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if let Some(prescription) = optional::<prescription::Model>(
+            row,
+            PRESCRIPTION,
+            prescription::Column::PrescriptionId.as_str(),
+        )? {
+            prescriptions.push(prescription);
+        }
+    }
     Ok(Some(Profile {
         patient,
         doctor,
         caregiver,
         prescriptions,
     }))
+}
+
+/// Column prefixes: SeaORM names the three entities of a `SelectThree` A_, B_ and C_; the joined
+/// prescriptions get D_.
+const PATIENT: &str = "A_";
+const DOCTOR: &str = "B_";
+const CAREGIVER: &str = "C_";
+const PRESCRIPTION: &str = "D_";
+
+/// The left-joined model under `prefix`, or `None` when its key is NULL (nothing joined).
+fn optional<M: FromQueryResult>(
+    row: &QueryResult,
+    prefix: &str,
+    key: &str,
+) -> Result<Option<M>, DbErr> {
+    match row.try_get::<Option<i32>>(prefix, key)? {
+        Some(_) => M::from_query_result(row, prefix).map(Some),
+        None => Ok(None),
+    }
 }
