@@ -69,12 +69,17 @@ wait_http() { # wait_http URL: until the server answers at all (any status), 30 
 log "databases $rust_db and $flask_db"
 for db in "$rust_db" "$flask_db"; do psql "$pg_admin/postgres" -qXc "CREATE DATABASE $db" >/dev/null; done
 
+flask_url="postgresql+psycopg://postgres@127.0.0.1:5432/$flask_db"
+# The peer creates its tables in every worker at start-up; several workers racing on an empty
+# database can crash one, so create them once first.
+(cd "$peer" && DATABASE_URL="$flask_url" "$FLASK_SEED_VENV/bin/python" -c 'from app import create_app; create_app()')
+
 log "starting patient-auth ($binary) and Flask (gunicorn, $flask_workers workers)"
 DATABASE_URL="$pg_admin/$rust_db" JWT_SECRET="$secret" HOST=127.0.0.1 PORT=$rust_port RUST_LOG=warn \
   "$binary" >"$work/rust.log" 2>&1 &
 rust_pid=$!
 pids+=("$rust_pid")
-DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:5432/$flask_db" JWT_SECRET="$secret" SECRET_KEY="$secret" \
+DATABASE_URL="$flask_url" JWT_SECRET="$secret" SECRET_KEY="$secret" \
   HOST=127.0.0.1 PORT=$flask_port WORKERS=$flask_workers "$peer/serve.sh" >"$work/flask.log" 2>&1 &
 flask_pid=$!
 pids+=("$flask_pid")
@@ -87,7 +92,7 @@ seed() { # seed PORT DB TOKENS_FILE
   : >"$tokens"
   for i in $(seq 1 "$patients"); do
     body="{\"name\": \"Bench Patient $i\", \"email\": \"bench$i@example.com\", \"password\": \"bench-password-$i\"}"
-    token="$(curl -sf -X POST "http://127.0.0.1:$port/auth/register" -H 'Content-Type: application/json' -d "$body" |
+    token="$(curl -sf --retry 3 --retry-all-errors -X POST "http://127.0.0.1:$port/auth/register" -H 'Content-Type: application/json' -d "$body" |
       python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')"
     echo "$token" >>"$tokens"
   done

@@ -2,15 +2,17 @@
 //! the Flask backend still verified (and reported for upgrade). All hashing runs on a fixed set
 //! of dedicated threads, one per core by default, never on an async worker.
 //!
-//! A fixed set rather than Tokio's blocking pool: each argon2 hash takes 19 MiB, and the allocator
-//! keeps a freed block in the arena of the thread that used it. Spread over the blocking pool's
-//! many short-lived threads that grew to ~940 MiB in a 1000-login burst; on two threads it stays
-//! at two arenas' worth.
+//! Each argon2 computation needs 19 MiB of working memory. Allocated and freed per hash, the
+//! allocator kept those blocks around in fragmented arenas: ~940 MiB resident after a 1000-login
+//! burst on Tokio's blocking pool, still ~240 MiB on two fixed threads. So each hashing thread
+//! owns one working area for its life and every hash on that thread reuses it.
 
 use std::sync::{mpsc, Arc, Mutex};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::cell::RefCell;
+
+use argon2::password_hash::{Output, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::ServiceError;
@@ -138,14 +140,45 @@ fn run_jobs(queue: &Mutex<mpsc::Receiver<Job>>) {
     }
 }
 
+thread_local! {
+    /// This thread's argon2 working memory, grown to the largest parameters seen and reused.
+    static WORKING_MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs argon2 with this thread's reusable working memory, writing `out.len()` bytes.
+fn argon2_into(
+    argon2: &Argon2<'_>,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), argon2::Error> {
+    WORKING_MEMORY.with(|memory| {
+        let mut memory = memory.borrow_mut();
+        let needed = argon2.params().block_count();
+        if memory.len() < needed {
+            memory.resize(needed, Block::default());
+        }
+        argon2.hash_password_into_with_memory(password, salt, out, &mut memory[..])
+    })
+}
+
+/// Hashes a password into an argon2id PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`).
 fn hash_with(argon2: &Argon2<'_>, password: &[u8]) -> Result<String, ServiceError> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(internal)?;
+    let mut out = [0u8; 32];
+    argon2_into(argon2, password, &salt, &mut out).map_err(internal)?;
     let salt = SaltString::encode_b64(&salt).map_err(internal)?;
-    Ok(argon2
-        .hash_password(password, &salt)
-        .map_err(internal)?
-        .to_string())
+    let output = Output::new(&out).map_err(internal)?;
+    let params = argon2.params();
+    Ok(format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        salt.as_str(),
+        output
+    ))
 }
 
 fn verify_stored(argon2: &Argon2<'_>, password: &str, stored: &str) -> Verification {
@@ -162,23 +195,58 @@ fn verify_stored(argon2: &Argon2<'_>, password: &str, stored: &str) -> Verificat
 }
 
 fn verify_argon2(argon2: &Argon2<'_>, password: &str, stored: &str) -> Verification {
-    let Ok(parsed) = PasswordHash::new(stored) else {
-        log::warn!("a stored password hash is in no known format; the login is refused");
-        return Verification::Mismatch;
-    };
-    if argon2
-        .verify_password(password.as_bytes(), &parsed)
-        .is_err()
-    {
-        return Verification::Mismatch;
+    match argon2_matches(password, stored) {
+        Some(true) => {
+            let current = stored.starts_with("$argon2id$")
+                && PasswordHash::new(stored)
+                    .ok()
+                    .and_then(|parsed| Params::try_from(&parsed).ok())
+                    .is_some_and(|p| {
+                        p.m_cost() == argon2.params().m_cost()
+                            && p.t_cost() == argon2.params().t_cost()
+                            && p.p_cost() == argon2.params().p_cost()
+                    });
+            Verification::Match {
+                needs_upgrade: !current,
+            }
+        }
+        Some(false) => Verification::Mismatch,
+        None => {
+            log::warn!("a stored password hash is in no known format; the login is refused");
+            Verification::Mismatch
+        }
     }
-    let current = parsed.algorithm.as_str() == "argon2id"
-        && Params::try_from(&parsed).is_ok_and(|p| {
-            p.m_cost() == MEMORY_KIB && p.t_cost() == ITERATIONS && p.p_cost() == LANES
-        });
-    Verification::Match {
-        needs_upgrade: !current,
-    }
+}
+
+/// Recomputes an argon2 PHC hash (any variant and parameters) with `password` and compares in
+/// constant time; `None` when `stored` is not a readable argon2 hash.
+fn argon2_matches(password: &str, stored: &str) -> Option<bool> {
+    let parsed = PasswordHash::new(stored).ok()?;
+    let algorithm = Algorithm::try_from(parsed.algorithm).ok()?;
+    let version = parsed
+        .version
+        .map_or(Ok(Version::V0x13), Version::try_from)
+        .ok()?;
+    let expected = parsed.hash?;
+    let params = Params::try_from(&parsed).ok()?;
+    let mut salt = [0u8; 64];
+    let salt = parsed.salt?.decode_b64(&mut salt).ok()?;
+    let mut out = vec![0u8; expected.len()];
+    let params = Params::new(
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        Some(expected.len()),
+    )
+    .ok()?;
+    argon2_into(
+        &Argon2::new(algorithm, version, params),
+        password.as_bytes(),
+        salt,
+        &mut out,
+    )
+    .ok()?;
+    Some(Output::new(&out).ok()? == expected)
 }
 
 fn is_bcrypt(hash: &str) -> bool {
@@ -222,6 +290,41 @@ mod tests {
                 .await
                 .expect("verify"),
             Verification::Mismatch
+        );
+    }
+
+    #[test]
+    fn our_hashes_and_the_argon2_crates_own_verify_each_other() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let argon2 = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(MEMORY_KIB, ITERATIONS, LANES, None).expect("params"),
+        );
+        let ours = hash_with(&argon2, b"secret-pass").expect("hash");
+        let parsed = PasswordHash::new(&ours).expect("a valid PHC string");
+        assert!(argon2.verify_password(b"secret-pass", &parsed).is_ok());
+        assert!(argon2.verify_password(b"secret-pasS", &parsed).is_err());
+        let salt = SaltString::encode_b64(b"0123456789abcdef").expect("salt");
+        let theirs = argon2
+            .hash_password(b"secret-pass", &salt)
+            .expect("hash")
+            .to_string();
+        assert_eq!(argon2_matches("secret-pass", &theirs), Some(true));
+        assert_eq!(argon2_matches("secret-pasS", &theirs), Some(false));
+        let argon2i = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x10,
+            Params::new(1024, 1, 1, Some(16)).expect("params"),
+        );
+        let legacy = argon2i
+            .hash_password(b"secret-pass", &salt)
+            .expect("hash")
+            .to_string();
+        assert_eq!(
+            argon2_matches("secret-pass", &legacy),
+            Some(true),
+            "other variants, versions and lengths verify too"
         );
     }
 
