@@ -69,13 +69,15 @@ wait_http() { # wait_http URL: until the server answers at all (any status), 30 
 log "databases $rust_db and $flask_db"
 for db in "$rust_db" "$flask_db"; do psql "$pg_admin/postgres" -qXc "CREATE DATABASE $db" >/dev/null; done
 
-flask_url="postgresql+psycopg://postgres@127.0.0.1:5432/$flask_db"
+# Both services reach PostgreSQL over loopback without TLS (both drivers would otherwise negotiate
+# it, as sslmode=prefer does, and spend a third of the box on encrypting loopback traffic).
+flask_url="postgresql+psycopg://postgres@127.0.0.1:5432/$flask_db?sslmode=disable"
 # The peer creates its tables in every worker at start-up; several workers racing on an empty
 # database can crash one, so create them once first.
 (cd "$peer" && DATABASE_URL="$flask_url" "$FLASK_SEED_VENV/bin/python" -c 'from app import create_app; create_app()')
 
 log "starting patient-auth ($binary) and Flask (gunicorn, $flask_workers workers)"
-DATABASE_URL="$pg_admin/$rust_db" JWT_SECRET="$secret" HOST=127.0.0.1 PORT=$rust_port RUST_LOG=warn \
+DATABASE_URL="$pg_admin/$rust_db?sslmode=disable" JWT_SECRET="$secret" HOST=127.0.0.1 PORT=$rust_port RUST_LOG=warn \
   "$binary" >"$work/rust.log" 2>&1 &
 rust_pid=$!
 pids+=("$rust_pid")
@@ -208,6 +210,7 @@ report="$work/report.md"
   echo "PostgreSQL $(psql "$pg_admin/postgres" -AtXc 'SHOW server_version') on 127.0.0.1, $(wrk --version 2>&1 | head -n1 | cut -d' ' -f1-2)."
   echo "wrk, both servers and PostgreSQL share the same cores, so every number is for the whole box."
   echo "Flask: gunicorn, $flask_workers sync workers (2 × cores + 1), passlib bcrypt-12; patient-auth: release build, defaults."
+  echo "Both reach PostgreSQL over loopback with \\`sslmode=disable\\` (each driver would otherwise negotiate TLS)."
   echo "Data: $patients patients on each side, each with a doctor, a caregiver and 5 prescriptions;"
   echo "\`/auth/me\` answers $rust_me_bytes bytes (patient-auth) and $flask_me_bytes bytes (Flask); requests rotate over the $patients accounts."
   echo
