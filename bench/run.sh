@@ -210,7 +210,7 @@ report="$work/report.md"
   echo "PostgreSQL $(psql "$pg_admin/postgres" -AtXc 'SHOW server_version') on 127.0.0.1, $(wrk --version 2>&1 | head -n1 | cut -d' ' -f1-2)."
   echo "wrk, both servers and PostgreSQL share the same cores, so every number is for the whole box."
   echo "Flask: gunicorn, $flask_workers sync workers (2 × cores + 1), passlib bcrypt-12; patient-auth: release build, defaults."
-  echo "Both reach PostgreSQL over loopback with \\`sslmode=disable\\` (each driver would otherwise negotiate TLS)."
+  echo 'Both reach PostgreSQL over loopback with `sslmode=disable` (each driver would otherwise negotiate TLS).'
   echo "Data: $patients patients on each side, each with a doctor, a caregiver and 5 prescriptions;"
   echo "\`/auth/me\` answers $rust_me_bytes bytes (patient-auth) and $flask_me_bytes bytes (Flask); requests rotate over the $patients accounts."
   echo
