@@ -2,7 +2,10 @@
 //!
 //! The server and the `migration` ops binary must agree on where the database is and how a
 //! `DATABASE_URL` is read, so both take it from here: the accepted URL forms ([`DatabaseUrl`]),
-//! the layered settings sources ([`settings_sources`]) and the connection itself ([`connect`]).
+//! the layered settings sources ([`settings_sources`]), the connection itself ([`connect`]) and the
+//! handle every query runs on ([`Db`]): SeaORM's own drivers for SQLite, PostgreSQL and MySQL, and
+//! the SQL Server bridge ([`mssql`]) for SQL Server. [`errors`] tells an outage or a unique
+//! violation apart on all of them.
 
 mod connect;
 mod db;
