@@ -32,6 +32,20 @@ impl FromRequest for Authenticated {
     }
 }
 
+/// The raw bearer token, for a handler whose service call checks it itself (`GET /auth/me`
+/// checks the session and reads the profile in one query).
+#[derive(Debug, Clone)]
+pub struct BearerToken(pub String);
+
+impl FromRequest for BearerToken {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(bearer_token(req).map(Self))
+    }
+}
+
 /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
 fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
     let Some(header) = req.headers().get(AUTHORIZATION) else {

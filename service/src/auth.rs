@@ -282,12 +282,44 @@ impl AuthService {
         db: &C,
         token: &str,
     ) -> Result<AuthenticatedPatient, ServiceError> {
+        let (patient_id, session_id) = self.token_subject(token)?;
+        let session = sessions::find(db, &session_id).await?;
+        self.admit(db, patient_id, session).await
+    }
+
+    /// The profile of the token's patient, with the session check and the profile read in one
+    /// query (the hot path of `GET /auth/me`); the same rules as [`Self::authenticate`].
+    pub async fn profile_for_token<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        token: &str,
+    ) -> Result<Profile, ServiceError> {
+        let (patient_id, session_id) = self.token_subject(token)?;
+        let (session, profile) =
+            match profile::load_with_session(db, patient_id, &session_id).await? {
+                Some((session, profile)) => (Some(session), Some(profile)),
+                None => (None, None),
+            };
+        self.admit(db, patient_id, session).await?;
+        profile.ok_or(ServiceError::InvalidToken)
+    }
+
+    /// The patient id and session id of a valid, unexpired access token.
+    fn token_subject(&self, token: &str) -> Result<(i32, String), ServiceError> {
         let claims = self.tokens.decode(token, self.clock.now())?;
         let patient_id: i32 = claims.sub.parse().map_err(|_| ServiceError::InvalidToken)?;
+        Ok((patient_id, claims.sid))
+    }
+
+    /// Lets a token's request in if its session exists, belongs to the token's patient and is open.
+    async fn admit<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        patient_id: i32,
+        session: Option<auth_session::Model>,
+    ) -> Result<AuthenticatedPatient, ServiceError> {
         // A deleted patient's sessions are deleted with them (cascade), so "no session" covers it.
-        let session = sessions::find(db, &claims.sid)
-            .await?
-            .ok_or(ServiceError::InvalidToken)?;
+        let session = session.ok_or(ServiceError::InvalidToken)?;
         if session.patient_id != patient_id {
             return Err(ServiceError::InvalidToken);
         }

@@ -10,7 +10,7 @@ use crate::dto::{
     RegisterRequest, SessionResponse, SessionsResponse, TokenResponse,
 };
 use crate::error::ApiError;
-use crate::guard::Authenticated;
+use crate::guard::{Authenticated, BearerToken};
 use crate::json_body::JsonBody;
 use crate::routes::resource;
 use crate::state::AppState;
@@ -137,9 +137,9 @@ async fn login(
 
 async fn me(
     state: web::Data<AppState>,
-    Authenticated(who): Authenticated,
+    BearerToken(token): BearerToken,
 ) -> Result<HttpResponse, ApiError> {
-    let profile = state.auth.profile(&state.db, &who).await?;
+    let profile = state.auth.profile_for_token(&state.db, &token).await?;
     Ok(HttpResponse::Ok().json(ProfileResponse::from(profile)))
 }
 
