@@ -240,7 +240,9 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
         .await
         .expect("demo data");
     auth.profile(db, &who).await.expect("full profile");
-    auth.profile_for_token(db, &first.access_token).await.expect("profile with the session check");
+    auth.profile_for_token(db, &first.access_token)
+        .await
+        .expect("profile with the session check");
 
     let refreshed = auth
         .refresh(db, &first.refresh_token)
