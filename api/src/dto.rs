@@ -94,7 +94,8 @@ impl From<service::SessionInfo> for SessionResponse {
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {
     /// JWT access token.
-    pub token: String,
+    #[serde(serialize_with = "expose")]
+    pub token: SecretString,
     /// Always `Bearer`.
     pub token_type: &'static str,
     /// Seconds until `token` expires.

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, FromRequest, HttpRequest};
+use secrecy::SecretString;
 use service::AuthenticatedPatient;
 
 use crate::error::ApiError;
@@ -35,14 +36,14 @@ impl FromRequest for Authenticated {
 /// The raw bearer token, for a handler whose service call checks it itself (`GET /auth/me`
 /// checks the session and reads the profile in one query).
 #[derive(Debug, Clone)]
-pub struct BearerToken(pub String);
+pub struct BearerToken(pub SecretString);
 
 impl FromRequest for BearerToken {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(bearer_token(req).map(Self))
+        std::future::ready(bearer_token(req).map(|token| Self(SecretString::from(token))))
     }
 }
 

@@ -127,10 +127,7 @@ impl ConnectionTrait for Db {
 #[async_trait::async_trait]
 impl TransactionTrait for Db {
     async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
-        match self {
-            Self::Native(connection) => connection.begin().await,
-            Self::SqlServer(bridge) => bridge.pinned().await?.begin().await,
-        }
+        self.begin_with_config(None, None).await
     }
 
     async fn begin_with_config(
@@ -163,17 +160,7 @@ impl TransactionTrait for Db {
         T: Send,
         E: std::fmt::Display + std::fmt::Debug + Send,
     {
-        match self {
-            Self::Native(connection) => connection.transaction(callback).await,
-            Self::SqlServer(bridge) => {
-                bridge
-                    .pinned()
-                    .await
-                    .map_err(TransactionError::Connection)?
-                    .transaction(callback)
-                    .await
-            }
-        }
+        self.transaction_with_config(callback, None, None).await
     }
 
     async fn transaction_with_config<F, T, E>(

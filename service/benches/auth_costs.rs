@@ -12,7 +12,7 @@ use chrono::Utc;
 use database::Db;
 use database::{connect, DatabaseUrl, PoolSettings};
 use sea_orm::ConnectionTrait;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use service::password::PasswordHasher;
 use service::tokens::TokenCodec;
 use service::{AuthConfig, AuthService, ClientInfo, RegistrationForm, SystemClock};
@@ -67,7 +67,7 @@ async fn revocation_check(name: &str, db: &Db, auth: &AuthService, codec: &Token
         .register(db, form, ClientInfo::default())
         .await
         .expect("register");
-    let token = grant.access_token;
+    let token = grant.access_token.expose_secret().to_owned();
     for _ in 0..200 {
         auth.authenticate(db, &token).await.expect("warm-up");
     }

@@ -90,8 +90,8 @@ pub struct Credentials {
 /// What a successful login or registration hands back.
 #[derive(Debug)]
 pub struct TokenGrant {
-    /// The signed access token.
-    pub access_token: String,
+    /// The signed access token (`Debug` does not show it).
+    pub access_token: SecretString,
     /// Seconds until the access token expires.
     pub expires_in: i64,
     /// The session's refresh token (the only copy; only its hash is stored).

@@ -56,11 +56,11 @@ impl std::fmt::Debug for TokenCodec {
     }
 }
 
-/// A freshly signed access token.
+/// A freshly signed access token (`Debug` does not show it).
 #[derive(Debug)]
 pub struct SignedToken {
     /// The compact JWT.
-    pub token: String,
+    pub token: SecretString,
     /// Seconds until it expires.
     pub expires_in: i64,
 }
@@ -117,7 +117,7 @@ impl TokenCodec {
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| ServiceError::Internal(format!("signing a token: {e}")))?;
         Ok(SignedToken {
-            token,
+            token: SecretString::from(token),
             expires_in: self.lifetime.num_seconds(),
         })
     }
@@ -186,7 +186,13 @@ mod tests {
         let codec = codec("a-test-secret-that-is-long-enough-32b");
         let signed = codec.issue(7, "sid-1", t0()).expect("issue");
         assert_eq!(signed.expires_in, 3600);
-        let claims = codec.decode(&signed.token, t0()).expect("decode");
+        assert!(
+            !format!("{signed:?}").contains(signed.token.expose_secret()),
+            "Debug never shows the token"
+        );
+        let claims = codec
+            .decode(signed.token.expose_secret(), t0())
+            .expect("decode");
         assert_eq!(claims.sub, "7");
         assert_eq!(claims.sid, "sid-1");
         assert_eq!(claims.exp - claims.iat, 3600);
@@ -200,10 +206,16 @@ mod tests {
         let codec = codec("a-test-secret-that-is-long-enough-32b");
         let signed = codec.issue(7, "sid", t0()).expect("issue");
         assert!(codec
-            .decode(&signed.token, t0() + Duration::seconds(3600 + 30))
+            .decode(
+                signed.token.expose_secret(),
+                t0() + Duration::seconds(3600 + 30)
+            )
             .is_ok());
         assert!(matches!(
-            codec.decode(&signed.token, t0() + Duration::seconds(3600 + 31)),
+            codec.decode(
+                signed.token.expose_secret(),
+                t0() + Duration::seconds(3600 + 31)
+            ),
             Err(ServiceError::TokenExpired)
         ));
     }
@@ -214,7 +226,8 @@ mod tests {
             .issue(7, "sid", t0())
             .expect("issue");
         assert!(matches!(
-            codec("another-secret-that-is-long-enough-32").decode(&signed.token, t0()),
+            codec("another-secret-that-is-long-enough-32")
+                .decode(signed.token.expose_secret(), t0()),
             Err(ServiceError::InvalidToken)
         ));
         let other_iss = TokenCodec::new(
@@ -225,7 +238,7 @@ mod tests {
             Duration::seconds(30),
         );
         assert!(matches!(
-            other_iss.decode(&signed.token, t0()),
+            other_iss.decode(signed.token.expose_secret(), t0()),
             Err(ServiceError::InvalidToken)
         ));
         let other_aud = TokenCodec::new(
@@ -236,7 +249,7 @@ mod tests {
             Duration::seconds(30),
         );
         assert!(matches!(
-            other_aud.decode(&signed.token, t0()),
+            other_aud.decode(signed.token.expose_secret(), t0()),
             Err(ServiceError::InvalidToken)
         ));
     }
@@ -248,7 +261,7 @@ mod tests {
             .issue(7, "sid", t0() + Duration::minutes(5))
             .expect("issue");
         assert!(matches!(
-            codec.decode(&signed.token, t0()),
+            codec.decode(signed.token.expose_secret(), t0()),
             Err(ServiceError::InvalidToken)
         ));
     }

@@ -139,7 +139,10 @@ async fn me(
     state: web::Data<AppState>,
     BearerToken(token): BearerToken,
 ) -> Result<HttpResponse, ApiError> {
-    let profile = state.auth.profile_for_token(&state.db, &token).await?;
+    let profile = state
+        .auth
+        .profile_for_token(&state.db, token.expose_secret())
+        .await?;
     Ok(HttpResponse::Ok().json(ProfileResponse::from(profile)))
 }
 

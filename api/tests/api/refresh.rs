@@ -150,6 +150,10 @@ async fn bad_refresh_tokens_are_invalid_token_never_an_error(app: TestApp) {
         &access,
     ] {
         let reply = refresh(&app, token).await;
+        assert!(
+            reply.header("www-authenticate").starts_with("Bearer"),
+            "every 401 carries a challenge"
+        );
         assert_eq!(
             (reply.status, reply.error()),
             (401, "invalid_token"),

@@ -17,7 +17,7 @@ use sea_orm::{
     ProxyExecResult, ProxyRow, RuntimeErr, Statement, Value,
 };
 use sea_query_binder::SqlxValues;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use service::{
     AuthService, AuthenticatedPatient, ClientInfo, Credentials, LoginId, ManualClock,
     RegistrationForm,
@@ -228,11 +228,11 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
     assert!(auth.login(db, unknown, client.clone()).await.is_err());
 
     let who: AuthenticatedPatient = auth
-        .authenticate(db, &first.access_token)
+        .authenticate(db, first.access_token.expose_secret())
         .await
         .expect("authenticate");
     clock.advance(Duration::minutes(20));
-    auth.authenticate(db, &first.access_token)
+    auth.authenticate(db, first.access_token.expose_secret())
         .await
         .expect("authenticate and touch");
     auth.profile(db, &who).await.expect("profile");
@@ -240,7 +240,7 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
         .await
         .expect("demo data");
     auth.profile(db, &who).await.expect("full profile");
-    auth.profile_for_token(db, &first.access_token)
+    auth.profile_for_token(db, first.access_token.expose_secret())
         .await
         .expect("profile with the session check");
 
@@ -255,7 +255,7 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
     assert!(auth.refresh(db, &refreshed.refresh_token).await.is_err());
 
     let other = auth
-        .authenticate(db, &second.access_token)
+        .authenticate(db, second.access_token.expose_secret())
         .await
         .expect("second session");
     auth.sessions(db, &other).await.expect("sessions");
@@ -271,7 +271,7 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
         .await
         .expect("login");
     let third_who = auth
-        .authenticate(db, &third.access_token)
+        .authenticate(db, third.access_token.expose_secret())
         .await
         .expect("third");
     auth.end_session(db, &other, &third_who.session_id)
@@ -298,7 +298,7 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
         .await
         .expect("login");
     let fourth_who = auth
-        .authenticate(db, &fourth.access_token)
+        .authenticate(db, fourth.access_token.expose_secret())
         .await
         .expect("fourth");
     auth.logout_all(db, &fourth_who).await.expect("logout all");
