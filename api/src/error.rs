@@ -21,6 +21,8 @@ pub struct ApiError {
     fields: Option<FieldErrors>,
     /// For 401s: whether a token was presented (the header then says `error="invalid_token"`).
     token_presented: bool,
+    /// For 429s: seconds until another attempt can succeed.
+    retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -39,6 +41,7 @@ impl ApiError {
             message: message.into(),
             fields: None,
             token_presented: false,
+            retry_after: None,
         }
     }
 
@@ -104,12 +107,33 @@ impl ApiError {
         }
     }
 
+    /// `429 rate_limited`, retry after the given number of seconds.
+    pub fn rate_limited(retry_after_seconds: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after_seconds),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("Too many attempts. Try again in {retry_after_seconds} seconds."),
+            )
+        }
+    }
+
     /// `503 service_unavailable`.
     pub fn unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "service_unavailable",
             "The service cannot reach its database right now. Try again shortly.",
+        )
+    }
+
+    /// `503 service_unavailable` naming what cannot be reached.
+    pub fn unavailable_because(message: &'static str) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            message,
         )
     }
 
@@ -221,7 +245,9 @@ impl ResponseError for ApiError {
                 response.insert_header((header::WWW_AUTHENTICATE, value));
             }
         }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds));
+        } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
         }
         response.json(ErrorBody {

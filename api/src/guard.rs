@@ -10,6 +10,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use secrecy::SecretString;
 use service::AuthenticatedPatient;
 
+use crate::access_log::note_patient;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -24,10 +25,12 @@ impl FromRequest for Authenticated {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer_token(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let req = req.clone();
         Box::pin(async move {
             let token = token?;
             let state = state.ok_or_else(ApiError::internal)?;
             let patient = state.auth.authenticate(&state.db, &token).await?;
+            note_patient(&req, patient.patient_id.into());
             Ok(Self(patient))
         })
     }

@@ -3,25 +3,25 @@
 use std::process::ExitCode;
 
 use api::cli::{self, Cli, Command};
-use api::settings::Settings;
+use api::logging;
+use api::settings::{LogFormat, Settings};
 use api::startup::Application;
 use clap::Parser;
 use database::SettingsSources;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    env_logger::Builder::from_env(
-        env_logger::Env::default().default_filter_or("info,sqlx=warn,sea_orm_migration=warn"),
-    )
-    .init();
     let cli = Cli::parse();
     let settings = match Settings::load(&SettingsSources::from_process()) {
         Ok(settings) => settings,
         Err(error) => {
+            // The format setting may be what failed; a person is reading this one.
+            logging::init(LogFormat::Text);
             log::error!("{error}");
             return ExitCode::FAILURE;
         }
     };
+    logging::init(settings.log_format);
     for warning in &settings.warnings {
         log::warn!("{warning}");
     }

@@ -8,6 +8,19 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use service::AuthConfig;
 
+use crate::client_ip::TrustedProxies;
+use crate::rate_limit::{RateLimitSettings, RedisSettings};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line, for log collectors.
+    Json,
+    /// Plain text, for a terminal.
+    Text,
+}
+
 /// Which kind of deployment this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -43,6 +56,15 @@ struct RawSettings {
     password_hash_concurrency: usize,
     http_workers: usize,
     session_cleanup_interval_seconds: u64,
+    rate_limit_per_minute: u64,
+    login_failure_limit: u64,
+    login_failure_window_seconds: u64,
+    trusted_proxies: String,
+    redis_url: Option<String>,
+    redis_key_prefix: String,
+    redis_timeout_ms: u64,
+    cors_origins: String,
+    log_format: LogFormat,
 }
 
 /// Checked settings, ready to build the application from.
@@ -67,6 +89,16 @@ pub struct Settings {
     pub http_workers: usize,
     /// How often expired sessions are deleted (`None`: never).
     pub session_cleanup_interval: Option<Duration>,
+    /// Attempt limits.
+    pub rate_limits: RateLimitSettings,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
+    /// Redis, to share rate limits between instances.
+    pub redis: Option<RedisSettings>,
+    /// Origins allowed to call the API from a browser (empty: no CORS).
+    pub cors_origins: Vec<String>,
+    /// How log lines are written.
+    pub log_format: LogFormat,
     /// Warnings to print once logging is up (secrets generated or borrowed, weak secrets).
     pub warnings: Vec<String>,
 }
@@ -152,6 +184,46 @@ impl Settings {
             }
         }
 
+        let rate_limits = RateLimitSettings {
+            per_client_per_minute: in_range(
+                "rate_limit_per_minute",
+                raw.rate_limit_per_minute,
+                0,
+                100_000,
+            )?,
+            login_failures: in_range("login_failure_limit", raw.login_failure_limit, 0, 1_000)?,
+            login_failure_window: Duration::from_secs(in_range(
+                "login_failure_window_seconds",
+                raw.login_failure_window_seconds,
+                1,
+                86_400,
+            )?),
+        };
+        let trusted_proxies = TrustedProxies::parse(&raw.trusted_proxies)
+            .map_err(|reason| invalid("trusted_proxies", reason))?;
+        let redis = match raw.redis_url.filter(|url| !url.trim().is_empty()) {
+            None => None,
+            Some(url) => {
+                if !url.starts_with("redis://") {
+                    return Err(invalid(
+                        "redis_url",
+                        "must start with redis:// (TLS to Redis, rediss://, is not built in; use a local TLS tunnel)",
+                    ));
+                }
+                Some(RedisSettings {
+                    url,
+                    key_prefix: raw.redis_key_prefix,
+                    timeout: Duration::from_millis(in_range(
+                        "redis_timeout_ms",
+                        raw.redis_timeout_ms,
+                        10,
+                        60_000,
+                    )?),
+                })
+            }
+        };
+        let cors_origins = parse_origins(&raw.cors_origins)?;
+
         let mut pool = PoolSettings {
             acquire_timeout: Duration::from_secs(acquire),
             connect_timeout: Duration::from_secs(connect),
@@ -188,9 +260,43 @@ impl Settings {
                 0 => None,
                 seconds => Some(Duration::from_secs(seconds)),
             },
+            rate_limits,
+            trusted_proxies,
+            redis,
+            cors_origins,
+            log_format: raw.log_format,
             warnings,
         })
     }
+}
+
+/// `CORS_ORIGINS`: comma-separated `scheme://host[:port]` origins, as browsers send them.
+fn parse_origins(list: &str) -> Result<Vec<String>, SettingsError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let problem = |why: &str| invalid("cors_origins", format!("`{entry}` {why}"));
+            if entry == "*" {
+                return Err(problem(
+                    "would let every web site use the API; list the app origins instead",
+                ));
+            }
+            let url = url::Url::parse(entry)
+                .map_err(|_| problem("is not an origin such as https://app.example.com"))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                return Err(problem("must be http:// or https:// with a host"));
+            }
+            if url.path() != "/"
+                || url.query().is_some()
+                || url.fragment().is_some()
+                || !url.username().is_empty()
+            {
+                return Err(problem("must be an origin only: no path, query or user"));
+            }
+            Ok(url.origin().ascii_serialization())
+        })
+        .collect()
 }
 
 fn in_range<T: PartialOrd + std::fmt::Display + Copy>(

@@ -4,18 +4,23 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
-use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
+use actix_web::http::header::{
+    HeaderName, AUTHORIZATION, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE,
+    REFERRER_POLICY, RETRY_AFTER, WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use actix_web::middleware::{from_fn, Condition, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use database::{connect, ConnectError, Db};
 use sea_orm::DbErr;
 use service::{AuthService, Clock, ServiceError, SystemClock};
 
 use crate::json_body::BodyLimit;
+use crate::rate_limit::{LimitStore, RateLimits, StoreError};
 use crate::settings::Settings;
 use crate::state::AppState;
-use crate::{request_id, routes};
+use crate::{access_log, rate_limit, request_id, routes};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +34,9 @@ pub enum StartupError {
     /// The authentication service could not be built.
     #[error("setting up authentication: {0}")]
     Auth(#[from] ServiceError),
+    /// The rate-limit store could not be set up.
+    #[error(transparent)]
+    RateLimitStore(#[from] StoreError),
     /// The address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -57,9 +65,12 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
         let db = open_database(&settings).await?;
+        let store = LimitStore::new(settings.redis.clone()).await?;
         let state = AppState {
             db,
             auth: Arc::new(AuthService::new(settings.auth, clock)?),
+            limits: RateLimits::new(settings.rate_limits.clone(), store),
+            client_ip: settings.trusted_proxies.clone(),
         };
         if let Some(every) = settings.session_cleanup_interval {
             tokio::spawn(purge_expired_sessions(state.clone(), every));
@@ -79,6 +90,7 @@ impl Application {
             .port();
         let body_limit = BodyLimit(settings.max_body_bytes);
         let data = web::Data::new(state);
+        let cors_origins = settings.cors_origins.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
@@ -86,17 +98,16 @@ impl Application {
                 .configure(routes::health::configure)
                 .configure(routes::auth::configure)
                 .default_service(web::to(routes::not_found))
+                // Listed innermost first: rate limits see only real attempts, CORS headers
+                // reach 429s too, and every line logged carries the request id.
+                .wrap(from_fn(rate_limit::middleware))
+                .wrap(Condition::new(
+                    !cors_origins.is_empty(),
+                    cors(&cors_origins),
+                ))
+                .wrap(security_headers())
+                .wrap(from_fn(access_log::middleware))
                 .wrap(from_fn(request_id::middleware))
-                .wrap(
-                    DefaultHeaders::new()
-                        .add((CACHE_CONTROL, "no-store"))
-                        .add((X_CONTENT_TYPE_OPTIONS, "nosniff")),
-                )
-                // Path only: a query string could carry something a client should not have sent.
-                .wrap(
-                    Logger::new("%a \"%{method}xi %U\" %s %b %Dms request_id=%{x-request-id}o")
-                        .custom_request_replace("method", |req| req.method().to_string()),
-                )
         })
         .shutdown_timeout(10)
         .listen(listener)
@@ -124,6 +135,41 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Headers on every response that does not set its own: nothing is cached, sniffed, framed,
+/// leaked through `Referer`, or run as a page (the API only ever answers JSON).
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((CACHE_CONTROL, "no-store"))
+        .add((X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((REFERRER_POLICY, "no-referrer"))
+        .add((X_FRAME_OPTIONS, "DENY"))
+        .add((
+            CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ))
+}
+
+/// CORS for the listed browser origins. Tokens travel in the `Authorization` header, never in
+/// cookies, so no credentials mode is needed. Another origin gets no CORS headers, and the
+/// browser refuses to hand it the response.
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "DELETE"])
+        .allowed_headers([AUTHORIZATION, CONTENT_TYPE, request_id::HEADER])
+        .expose_headers([
+            request_id::HEADER,
+            RETRY_AFTER,
+            WWW_AUTHENTICATE,
+            HeaderName::from_static("content-length"),
+        ])
+        .max_age(3600)
+        .block_on_origin_mismatch(false);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
 }
 
 /// Deletes expired sessions and refresh tokens now and then, so the tables do not grow without

@@ -1,9 +1,12 @@
-//! What every handler shares: the database pool and the authentication service.
+//! What every handler shares: the database pool, the authentication service and the limits.
 
 use std::sync::Arc;
 
 use database::Db;
 use service::AuthService;
+
+use crate::client_ip::TrustedProxies;
+use crate::rate_limit::RateLimits;
 
 /// Shared application state, cloned cheaply into each worker.
 #[derive(Clone)]
@@ -12,4 +15,8 @@ pub struct AppState {
     pub db: Db,
     /// Authentication use cases (keys, hasher and clock built once).
     pub auth: Arc<AuthService>,
+    /// Attempt limits against brute force.
+    pub limits: RateLimits,
+    /// Which proxies may name the client's address.
+    pub client_ip: TrustedProxies,
 }

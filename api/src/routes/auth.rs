@@ -3,8 +3,9 @@
 use actix_web::http::header::USER_AGENT;
 use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
-use service::{ClientInfo, Credentials, FieldErrors, LoginId, RegistrationForm};
+use service::{ClientInfo, Credentials, FieldErrors, LoginId, RegistrationForm, ServiceError};
 
+use crate::access_log::note_patient;
 use crate::dto::{
     ChangePasswordRequest, LoginRequest, MessageResponse, ProfileResponse, RefreshRequest,
     RegisterRequest, SessionResponse, SessionsResponse, TokenResponse,
@@ -117,8 +118,9 @@ async fn register(
     };
     let grant = state
         .auth
-        .register(&state.db, form, client_info(&req))
+        .register(&state.db, form, client_info(&state, &req))
         .await?;
+    note_patient(&req, grant.profile.patient.patient_id.into());
     Ok(HttpResponse::Created().json(TokenResponse::from(grant)))
 }
 
@@ -128,21 +130,39 @@ async fn login(
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let credentials = credentials(body)?;
-    let grant = state
-        .auth
-        .login(&state.db, credentials, client_info(&req))
+    let client = client_info(&state, &req);
+    let attempt = state
+        .limits
+        .begin_login(
+            login_name(&credentials.login),
+            state.client_ip.of_request(&req),
+        )
         .await?;
-    Ok(HttpResponse::Ok().json(TokenResponse::from(grant)))
+    match state.auth.login(&state.db, credentials, client).await {
+        Ok(grant) => {
+            state.limits.login_succeeded(attempt).await;
+            note_patient(&req, grant.profile.patient.patient_id.into());
+            Ok(HttpResponse::Ok().json(TokenResponse::from(grant)))
+        }
+        // Only a wrong password or unknown account counts against the account.
+        Err(error @ ServiceError::InvalidCredentials) => Err(error.into()),
+        Err(error) => {
+            state.limits.login_succeeded(attempt).await;
+            Err(error.into())
+        }
+    }
 }
 
 async fn me(
     state: web::Data<AppState>,
+    req: HttpRequest,
     BearerToken(token): BearerToken,
 ) -> Result<HttpResponse, ApiError> {
     let profile = state
         .auth
         .profile_for_token(&state.db, token.expose_secret())
         .await?;
+    note_patient(&req, profile.patient.patient_id.into());
     Ok(HttpResponse::Ok().json(ProfileResponse::from(profile)))
 }
 
@@ -178,11 +198,18 @@ fn credentials(body: LoginRequest) -> Result<Credentials, ApiError> {
     }
 }
 
-/// The user agent and the socket's peer address (proxies are not trusted yet).
-fn client_info(req: &HttpRequest) -> ClientInfo {
+/// What the patient typed to name their account.
+fn login_name(login: &LoginId) -> &str {
+    match login {
+        LoginId::Email(name) | LoginId::Username(name) => name,
+    }
+}
+
+/// The user agent and the client's address (see [`crate::client_ip`]).
+fn client_info(state: &AppState, req: &HttpRequest) -> ClientInfo {
     let user_agent = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok());
     ClientInfo::new(
         user_agent,
-        req.peer_addr().map(|addr| addr.ip().to_string()),
+        state.client_ip.of_request(req).map(|ip| ip.to_string()),
     )
 }

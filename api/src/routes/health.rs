@@ -1,4 +1,5 @@
-//! `GET /health` (the process runs) and `GET /ready` (the database answers).
+//! `GET /health` (the process runs) and `GET /ready` (the database, and Redis if configured,
+//! answer).
 
 use actix_web::{web, HttpResponse};
 
@@ -18,11 +19,15 @@ async fn health() -> HttpResponse {
 }
 
 async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    match state.db.ping().await {
-        Ok(()) => Ok(HttpResponse::Ok().json(StatusResponse { status: "ready" })),
-        Err(error) => {
-            log::warn!("readiness check failed: {error}");
-            Err(ApiError::unavailable())
-        }
+    if let Err(error) = state.db.ping().await {
+        log::warn!("readiness check failed: database: {error}");
+        return Err(ApiError::unavailable());
     }
+    if state.limits.store().redis_answers().await == Some(false) {
+        log::warn!("readiness check failed: Redis does not answer");
+        return Err(ApiError::unavailable_because(
+            "The service cannot reach Redis, which shares its rate limits. Try again shortly.",
+        ));
+    }
+    Ok(HttpResponse::Ok().json(StatusResponse { status: "ready" }))
 }

@@ -43,7 +43,7 @@ async fn start(
         while let Ok(Some(line)) = lines.next_line().await {
             log.push_str(&line);
             log.push('\n');
-            if let Some((_, address)) = line.split_once("listening on ") {
+            if let Some((_, address)) = message_of(&line).split_once("listening on ") {
                 return address.trim().to_owned();
             }
         }
@@ -59,6 +59,14 @@ async fn start(
         log
     });
     (child, address, collector)
+}
+
+/// The message of a log line: the `message` field of a JSON line, or a text line as it is.
+fn message_of(line: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(line) {
+        Ok(json) => json["message"].as_str().unwrap_or_default().to_owned(),
+        Err(_) => line.to_owned(),
+    }
 }
 
 async fn stop(mut child: Child, log: tokio::task::JoinHandle<String>) -> String {
@@ -189,9 +197,68 @@ async fn no_password_token_or_hash_reaches_the_log() {
         )
         .await,
     );
+    let login_refresh = replies[0].body["refresh_token"]
+        .as_str()
+        .expect("refresh token of the login")
+        .to_owned();
+    replies.push(
+        read(
+            post(
+                "/auth/refresh",
+                &json!({"refresh_token": login_refresh.as_str()}).to_string(),
+            )
+            .await
+            .expect("send"),
+        )
+        .await,
+    );
+    let refreshed = replies.last().map(|r| r.body.clone()).unwrap_or_default();
+    let new_token = refreshed["token"].as_str().unwrap_or_default().to_owned();
+    let new_refresh = refreshed["refresh_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let new_password = "Another-Secret-Pass-44";
+    replies.push(
+        read(
+            client
+                .post(format!("{address}/auth/change-password"))
+                .bearer_auth(&new_token)
+                .json(&json!({"current_password": password, "new_password": new_password}))
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await,
+    );
+    // A reused refresh token (theft detection) and a login refused by the rate limiter.
+    replies.push(
+        read(
+            post(
+                "/auth/refresh",
+                &json!({"refresh_token": login_refresh.as_str()}).to_string(),
+            )
+            .await
+            .expect("send"),
+        )
+        .await,
+    );
+    for _ in 0..7 {
+        replies.push(
+            read(
+                post(
+                    "/auth/login",
+                    &json!({"email": "log@example.com", "password": new_password}).to_string(),
+                )
+                .await
+                .expect("send"),
+            )
+            .await,
+        );
+    }
     assert_eq!(
         replies.iter().map(|r| r.status).collect::<Vec<_>>(),
-        [200, 401, 400, 400, 200, 401, 200]
+        [200, 401, 400, 400, 200, 401, 200, 200, 200, 401, 200, 200, 200, 200, 200, 200, 429]
     );
 
     let log = stop(child, log).await;
@@ -234,11 +301,52 @@ async fn no_password_token_or_hash_reaches_the_log() {
             token.rsplit('.').next().unwrap_or_default(),
         ),
         ("refresh token", refresh.as_str()),
+        ("login refresh token", login_refresh.as_str()),
+        ("new access token", new_token.as_str()),
+        ("new refresh token", new_refresh.as_str()),
+        ("new password", new_password),
         ("password hash", hash.as_str()),
         ("jwt secret", secret),
     ] {
         assert!(!log.contains(needle), "the log contains the {what}:\n{log}");
     }
+    // Every line is one JSON object; each request has an access line with its fields.
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    for line in &lines {
+        for field in ["time", "level", "target", "message"] {
+            assert!(line.get(field).is_some(), "{field} missing: {line}");
+        }
+    }
+    let access: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["target"] == "access").collect();
+    assert_eq!(
+        access.len(),
+        replies.len() + 1,
+        "one line per request:\n{log}"
+    );
+    let me = access
+        .iter()
+        .find(|l| l["route"] == "/auth/me" && l["status"] == 200)
+        .expect("the /auth/me line");
+    assert_eq!(me["method"], "GET");
+    assert!(
+        me["patient_id"].as_i64().is_some(),
+        "patient id known: {me}"
+    );
+    assert!(
+        me["request_id"].as_str().is_some_and(|id| !id.is_empty()),
+        "{me}"
+    );
+    assert!(me["latency_ms"].as_f64().is_some(), "{me}");
+    assert!(
+        access
+            .iter()
+            .any(|l| l["status"] == 429 && l["route"] == "/auth/login"),
+        "the refused login is logged:\n{log}"
+    );
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,8 @@ use database::{connect, DatabaseUrl, Db, PoolSettings, SettingsSources};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 use service::ManualClock;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
 
 /// The secret every test server signs with.
 pub const JWT_SECRET: &str = "test-secret-0123456789abcdef-0123456789abcdef";
@@ -201,6 +204,9 @@ pub fn test_settings(database_url: &str, extra: &[(&str, &str)]) -> Settings {
         ("DB_ACQUIRE_TIMEOUT_SECONDS", "2"),
         ("DB_CONNECT_TIMEOUT_SECONDS", "2"),
         ("PASSWORD_HASH_CONCURRENCY", "2"),
+        // Suites log in many times from 127.0.0.1; the rate-limit suite turns limits back on.
+        ("RATE_LIMIT_PER_MINUTE", "0"),
+        ("LOGIN_FAILURE_LIMIT", "0"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -434,5 +440,57 @@ pub async fn read(response: reqwest::Response) -> Reply {
         headers,
         body,
         text,
+    }
+}
+
+/// Forwards a local port to a server (database, Redis); `cut` drops the listener and every relayed connection.
+pub struct Relay {
+    /// The local port to connect to instead of the server's.
+    pub port: u16,
+    upstream: SocketAddr,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Relay {
+    pub async fn start(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
+        let port = listener.local_addr().expect("addr").port();
+        Self {
+            port,
+            upstream,
+            task: Some(tokio::spawn(relay(listener, upstream))),
+        }
+    }
+
+    pub fn cut(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+
+    pub async fn restore(&mut self) {
+        let listener = TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .expect("rebind relay");
+        self.task = Some(tokio::spawn(relay(listener, self.upstream)));
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
+
+/// Accepts and relays; aborting this task drops the listener and, through the `JoinSet`, every
+/// relayed connection with it.
+async fn relay(listener: TcpListener, upstream: SocketAddr) {
+    let mut connections = tokio::task::JoinSet::new();
+    while let Ok((mut client, _)) = listener.accept().await {
+        connections.spawn(async move {
+            if let Ok(mut server) = TcpStream::connect(upstream).await {
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            }
+        });
     }
 }

@@ -10,6 +10,7 @@ mod logout;
 mod migrations;
 mod outage;
 mod profile;
+mod rate_limits;
 mod refresh;
 mod register;
 mod sessions;

@@ -8,61 +8,8 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde_json::json;
 use service::ManualClock;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
 
-use crate::helpers::{read, start_server, Backend, Reply, TestDatabase, PASSWORD};
-
-/// Forwards a local port to the database; `cut` drops the listener and every relayed connection.
-struct Relay {
-    port: u16,
-    upstream: SocketAddr,
-    task: Option<JoinHandle<()>>,
-}
-
-impl Relay {
-    async fn start(upstream: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
-        let port = listener.local_addr().expect("addr").port();
-        Self {
-            port,
-            upstream,
-            task: Some(tokio::spawn(relay(listener, upstream))),
-        }
-    }
-
-    fn cut(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-
-    async fn restore(&mut self) {
-        let listener = TcpListener::bind(("127.0.0.1", self.port))
-            .await
-            .expect("rebind relay");
-        self.task = Some(tokio::spawn(relay(listener, self.upstream)));
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.cut();
-    }
-}
-
-/// Accepts and relays; aborting this task drops the listener and, through the `JoinSet`, every
-/// relayed connection with it.
-async fn relay(listener: TcpListener, upstream: SocketAddr) {
-    let mut connections = tokio::task::JoinSet::new();
-    while let Ok((mut client, _)) = listener.accept().await {
-        connections.spawn(async move {
-            if let Ok(mut server) = TcpStream::connect(upstream).await {
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-            }
-        });
-    }
-}
+use crate::helpers::{read, start_server, Backend, Relay, Reply, TestDatabase, PASSWORD};
 
 async fn database_outage_is_503_and_recovers(backend: Backend) {
     let Some(database) = TestDatabase::create(backend).await else {

@@ -1,0 +1,293 @@
+//! Rate limits against brute force.
+//!
+//! - Per client address: `RATE_LIMIT_PER_MINUTE` attempts a minute on each of login, register,
+//!   refresh and change-password (counted by [`middleware`], before the body is even read, so
+//!   malformed attempts count too).
+//! - Per account: `LOGIN_FAILURE_LIMIT` failed logins per `LOGIN_FAILURE_WINDOW_SECONDS` for one
+//!   account *from one client address*; a successful login takes its attempt back. Counting per
+//!   account and address means an attacker elsewhere cannot lock a patient out at all, and one
+//!   who shares the patient's address only for the rest of the window.
+
+mod store;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::{web, ResponseError};
+use sha2::{Digest, Sha256};
+
+pub use store::{LimitStore, RedisSettings, StoreError, TakeBack};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A route whose attempts are limited per client address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitedRoute {
+    /// `POST /auth/login`.
+    Login,
+    /// `POST /auth/register`.
+    Register,
+    /// `POST /auth/refresh`.
+    Refresh,
+    /// `POST /auth/change-password`.
+    ChangePassword,
+}
+
+impl LimitedRoute {
+    /// The limited route a request is for, if any.
+    pub fn of(method: &Method, path: &str) -> Option<Self> {
+        if method != Method::POST {
+            return None;
+        }
+        match path {
+            "/auth/login" => Some(Self::Login),
+            "/auth/register" => Some(Self::Register),
+            "/auth/refresh" => Some(Self::Refresh),
+            "/auth/change-password" => Some(Self::ChangePassword),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::Register => "register",
+            Self::Refresh => "refresh",
+            Self::ChangePassword => "change-password",
+        }
+    }
+}
+
+/// The limits, as configured.
+#[derive(Debug, Clone)]
+pub struct RateLimitSettings {
+    /// Attempts a minute per client address on each limited route (0 = no limit).
+    pub per_client_per_minute: u64,
+    /// Failed logins per account and client address in one window (0 = no limit).
+    pub login_failures: u64,
+    /// The window of `login_failures`.
+    pub login_failure_window: Duration,
+}
+
+/// The limits of this instance, counted in its [`LimitStore`].
+#[derive(Clone)]
+pub struct RateLimits {
+    settings: RateLimitSettings,
+    store: LimitStore,
+}
+
+/// A login attempt counted against its account; [`LoginAttempt::succeeded`] takes it back.
+pub struct LoginAttempt {
+    token: Option<TakeBack>,
+}
+
+impl RateLimits {
+    /// Limits counted in `store`.
+    pub fn new(settings: RateLimitSettings, store: LimitStore) -> Self {
+        Self { settings, store }
+    }
+
+    /// The store (for `/ready`'s Redis check).
+    pub fn store(&self) -> &LimitStore {
+        &self.store
+    }
+
+    /// Counts an attempt on `route` from `client`; `429` when over the limit.
+    pub async fn admit(&self, route: LimitedRoute, client: Option<IpAddr>) -> Result<(), ApiError> {
+        let max = self.settings.per_client_per_minute;
+        if max == 0 {
+            return Ok(());
+        }
+        let key = format!("ip:{}:{}", route.name(), address_key(client));
+        let counted = self.store.hit(key, max, Duration::from_secs(60)).await;
+        if counted.allowed {
+            Ok(())
+        } else {
+            Err(ApiError::rate_limited(counted.retry_after_seconds))
+        }
+    }
+
+    /// Counts a login attempt for the account named `login` from `client`, before the password
+    /// is checked: `429` while that account has had too many failures from there.
+    pub async fn begin_login(
+        &self,
+        login: &str,
+        client: Option<IpAddr>,
+    ) -> Result<LoginAttempt, ApiError> {
+        let max = self.settings.login_failures;
+        if max == 0 {
+            return Ok(LoginAttempt { token: None });
+        }
+        let key = format!("login:{}:{}", account_key(login), address_key(client));
+        let counted = self
+            .store
+            .hit(key, max, self.settings.login_failure_window)
+            .await;
+        if counted.allowed {
+            Ok(LoginAttempt {
+                token: Some(counted.token),
+            })
+        } else {
+            Err(ApiError::rate_limited(counted.retry_after_seconds))
+        }
+    }
+
+    /// Takes a login attempt back: it succeeded, so it was no failure.
+    pub async fn login_succeeded(&self, attempt: LoginAttempt) {
+        if let Some(token) = attempt.token {
+            self.store.take_back(token).await;
+        }
+    }
+}
+
+/// The account part of a key: a hash, so neither Redis nor a memory dump holds what people typed
+/// (which is sometimes a password typed into the wrong box).
+fn account_key(login: &str) -> String {
+    let digest = Sha256::digest(login.trim().to_lowercase().as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The address part of a key: IPv4 as it is; IPv6 by its /64, which one subscriber usually holds
+/// whole (counting single addresses would let them rotate through 2^64 of them).
+fn address_key(client: Option<IpAddr>) -> String {
+    match client {
+        Some(IpAddr::V4(ip)) => ip.to_string(),
+        Some(IpAddr::V6(ip)) => {
+            let segments = ip.segments();
+            format!(
+                "{:x}:{:x}:{:x}:{:x}::/64",
+                segments[0], segments[1], segments[2], segments[3]
+            )
+        }
+        None => "unknown".to_owned(),
+    }
+}
+
+/// Middleware: counts attempts on the limited routes per client address and answers `429` over
+/// the limit, before the request reaches its handler.
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if let Some(route) = LimitedRoute::of(req.method(), req.path()) {
+        if let Some(state) = req.app_data::<web::Data<AppState>>() {
+            let client = state.client_ip.of_request(req.request());
+            if let Err(error) = state.limits.admit(route, client).await {
+                let response = error.error_response().map_into_right_body();
+                return Ok(req.into_response(response));
+            }
+        }
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(per_minute: u64, failures: u64) -> RateLimitSettings {
+        RateLimitSettings {
+            per_client_per_minute: per_minute,
+            login_failures: failures,
+            login_failure_window: Duration::from_secs(300),
+        }
+    }
+
+    async fn limits(per_minute: u64, failures: u64) -> RateLimits {
+        RateLimits::new(
+            settings(per_minute, failures),
+            LimitStore::new(None).await.expect("store"),
+        )
+    }
+
+    fn ip(text: &str) -> Option<IpAddr> {
+        Some(text.parse().expect("address"))
+    }
+
+    #[tokio::test]
+    async fn each_route_and_address_has_its_own_allowance() {
+        let limits = limits(3, 0).await;
+        for _ in 0..3 {
+            assert!(limits
+                .admit(LimitedRoute::Login, ip("192.0.2.1"))
+                .await
+                .is_ok());
+        }
+        let refused = limits
+            .admit(LimitedRoute::Login, ip("192.0.2.1"))
+            .await
+            .expect_err("fourth attempt");
+        assert_eq!(refused.code(), "rate_limited");
+        assert!(limits
+            .admit(LimitedRoute::Register, ip("192.0.2.1"))
+            .await
+            .is_ok());
+        assert!(limits
+            .admit(LimitedRoute::Login, ip("192.0.2.2"))
+            .await
+            .is_ok());
+    }
+
+    #[tokio::test]
+    async fn zero_means_no_limit() {
+        let limits = limits(0, 0).await;
+        for _ in 0..100 {
+            assert!(limits
+                .admit(LimitedRoute::Login, ip("192.0.2.1"))
+                .await
+                .is_ok());
+            assert!(limits.begin_login("a@example.com", None).await.is_ok());
+        }
+    }
+
+    #[tokio::test]
+    async fn successful_logins_do_not_count_against_the_account() {
+        let limits = limits(0, 2).await;
+        for _ in 0..10 {
+            let attempt = limits
+                .begin_login("a@example.com", ip("192.0.2.1"))
+                .await
+                .expect("allowed");
+            limits.login_succeeded(attempt).await;
+        }
+        for _ in 0..2 {
+            limits
+                .begin_login("A@Example.com ", ip("192.0.2.1"))
+                .await
+                .expect("failure within the allowance");
+        }
+        assert!(limits
+            .begin_login("a@example.com", ip("192.0.2.1"))
+            .await
+            .is_err());
+        // The same account from another address is not locked.
+        assert!(limits
+            .begin_login("a@example.com", ip("198.51.100.7"))
+            .await
+            .is_ok());
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_prefix() {
+        assert_eq!(
+            address_key(ip("2001:db8:1:2:aaaa::1")),
+            address_key(ip("2001:db8:1:2:bbbb::9"))
+        );
+        assert_ne!(
+            address_key(ip("2001:db8:1:2::1")),
+            address_key(ip("2001:db8:1:3::1"))
+        );
+    }
+
+    #[test]
+    fn account_keys_do_not_contain_what_was_typed() {
+        let key = account_key("hunter2-password");
+        assert!(!key.contains("hunter2"));
+        assert_eq!(key, account_key(" HUNTER2-password"));
+    }
+}
