@@ -128,6 +128,11 @@ impl ApiError {
         )
     }
 
+    /// `403 cors_refused`: a browser's cross-origin request this server does not allow.
+    pub fn cors_refused(reason: String) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "cors_refused", reason)
+    }
+
     /// `503 service_unavailable` naming what cannot be reached.
     pub fn unavailable_because(message: &'static str) -> Self {
         Self::new(

@@ -4,18 +4,23 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_cors::Cors;
+use actix_cors::{Cors, CorsError};
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::Server;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{
     HeaderName, AUTHORIZATION, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE,
     REFERRER_POLICY, RETRY_AFTER, WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
+use actix_web::middleware::Next;
 use actix_web::middleware::{from_fn, Condition, DefaultHeaders};
+use actix_web::ResponseError;
 use actix_web::{web, App, HttpServer};
 use database::{connect, ConnectError, Db};
 use sea_orm::DbErr;
 use service::{AuthService, Clock, ServiceError, SystemClock};
 
+use crate::error::ApiError;
 use crate::json_body::BodyLimit;
 use crate::rate_limit::{LimitStore, RateLimits, StoreError};
 use crate::settings::Settings;
@@ -105,6 +110,7 @@ impl Application {
                     !cors_origins.is_empty(),
                     cors(&cors_origins),
                 ))
+                .wrap(from_fn(cors_refusals))
                 .wrap(security_headers())
                 .wrap(from_fn(access_log::middleware))
                 .wrap(from_fn(request_id::middleware))
@@ -170,6 +176,25 @@ fn cors(origins: &[String]) -> Cors {
         cors = cors.allowed_origin(origin);
     }
     cors
+}
+
+/// Gives the CORS middleware's refusals (plain text) the contract's JSON error body.
+async fn cors_refusals(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let response = next.call(req).await?;
+    let refusal = response
+        .response()
+        .error()
+        .and_then(|error| error.as_error::<CorsError>())
+        .map(|cors| ApiError::cors_refused(cors.to_string()));
+    Ok(match refusal {
+        Some(error) => response
+            .into_response(error.error_response())
+            .map_into_right_body(),
+        None => response.map_into_left_body(),
+    })
 }
 
 /// Deletes expired sessions and refresh tokens now and then, so the tables do not grow without

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod binary;
+mod browser_headers;
 mod concurrency;
 mod hostile_input;
 mod login;
