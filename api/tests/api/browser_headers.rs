@@ -29,7 +29,7 @@ async fn send(method: Method, url: String, headers: &[(&str, &str)]) -> Reply {
     read(request.send().await.expect("request sent")).await
 }
 
-fn preflight<'a>(origin: &'a str) -> [(&'a str, &'a str); 3] {
+fn preflight(origin: &str) -> [(&str, &str); 3] {
     [
         ("origin", origin),
         ("access-control-request-method", "POST"),
