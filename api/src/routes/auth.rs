@@ -12,6 +12,7 @@ use crate::dto::{
 use crate::error::ApiError;
 use crate::guard::{Authenticated, BearerToken};
 use crate::json_body::JsonBody;
+use crate::request_id;
 use crate::routes::resource;
 use crate::state::AppState;
 
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn refresh(
     state: web::Data<AppState>,
+    req: HttpRequest,
     JsonBody(body): JsonBody<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let Some(refresh_token) = body.refresh_token else {
@@ -39,15 +41,22 @@ async fn refresh(
         errors.add("refresh_token", "is required");
         return Err(ApiError::validation(errors));
     };
-    let grant = state.auth.refresh(&state.db, &refresh_token).await?;
+    let grant = state
+        .auth
+        .refresh(&state.db, &refresh_token, &client_info(&req))
+        .await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(grant)))
 }
 
 async fn logout_all(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Authenticated(who): Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    state.auth.logout_all(&state.db, &who).await?;
+    state
+        .auth
+        .logout_all(&state.db, &who, &client_info(&req))
+        .await?;
     Ok(HttpResponse::Ok().json(MessageResponse {
         message: "logged out of every session",
     }))
@@ -55,6 +64,7 @@ async fn logout_all(
 
 async fn change_password(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Authenticated(who): Authenticated,
     JsonBody(body): JsonBody<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -75,7 +85,7 @@ async fn change_password(
     };
     let grant = state
         .auth
-        .change_password(&state.db, &who, current, new)
+        .change_password(&state.db, &who, current, new, &client_info(&req))
         .await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(grant)))
 }
@@ -92,12 +102,13 @@ async fn list_sessions(
 
 async fn end_session(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Authenticated(who): Authenticated,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     state
         .auth
-        .end_session(&state.db, &who, &path.into_inner())
+        .end_session(&state.db, &who, &path.into_inner(), &client_info(&req))
         .await?;
     Ok(HttpResponse::Ok().json(MessageResponse {
         message: "session ended",
@@ -117,7 +128,7 @@ async fn register(
     };
     let grant = state
         .auth
-        .register(&state.db, form, client_info(&req))
+        .register(&state.db, form, &client_info(&req))
         .await?;
     Ok(HttpResponse::Created().json(TokenResponse::from(grant)))
 }
@@ -130,27 +141,32 @@ async fn login(
     let credentials = credentials(body)?;
     let grant = state
         .auth
-        .login(&state.db, credentials, client_info(&req))
+        .login(&state.db, credentials, &client_info(&req))
         .await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(grant)))
 }
 
 async fn me(
     state: web::Data<AppState>,
+    req: HttpRequest,
     BearerToken(token): BearerToken,
 ) -> Result<HttpResponse, ApiError> {
     let profile = state
         .auth
-        .profile_for_token(&state.db, token.expose_secret())
+        .profile_for_token(&state.db, token.expose_secret(), &client_info(&req))
         .await?;
     Ok(HttpResponse::Ok().json(ProfileResponse::from(profile)))
 }
 
 async fn logout(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Authenticated(who): Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    state.auth.logout(&state.db, &who).await?;
+    state
+        .auth
+        .logout(&state.db, &who, &client_info(&req))
+        .await?;
     Ok(HttpResponse::Ok().json(MessageResponse {
         message: "logged out",
     }))
@@ -178,11 +194,13 @@ fn credentials(body: LoginRequest) -> Result<Credentials, ApiError> {
     }
 }
 
-/// The user agent and the socket's peer address (proxies are not trusted yet).
+/// The user agent, the socket's peer address (proxies are not trusted yet) and the request id,
+/// for the session and the audit trail.
 fn client_info(req: &HttpRequest) -> ClientInfo {
     let user_agent = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok());
     ClientInfo::new(
         user_agent,
         req.peer_addr().map(|addr| addr.ip().to_string()),
     )
+    .with_request_id(&request_id::current())
 }
