@@ -1,6 +1,7 @@
 //! The patient-auth HTTP API (actix-web): routes, extractors, the JWT guard, error mapping,
 //! settings, start-up and the command line. Domain logic lives in the `service` crate.
 
+pub mod audit_report;
 pub mod cli;
 pub mod dto;
 pub mod error;
