@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod audit;
 mod binary;
 mod concurrency;
 mod hostile_input;
