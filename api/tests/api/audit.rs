@@ -438,6 +438,29 @@ async fn no_password_token_or_hash_reaches_the_audit_table(app: TestApp) {
     }
 }
 
+async fn an_action_whose_record_cannot_be_written_does_not_happen(app: TestApp) {
+    let (token, _) = app.registered("no-record@example.com").await;
+    let sessions = "SELECT COUNT(*) FROM auth_sessions WHERE revoked_at IS NULL";
+    assert_eq!(app.sql_count(sessions).await, 1);
+    app.sql("DROP TABLE audit_events").await;
+
+    let login = app.login("no-record@example.com", PASSWORD).await;
+    assert_eq!(login.status, 500, "{}", login.text);
+    let logout = app.post_with_token("/auth/logout", &token).await;
+    assert_eq!(logout.status, 500, "{}", logout.text);
+    let me = app.get_with_token("/auth/me", &token).await;
+    assert_eq!(me.status, 500, "no profile leaves unrecorded: {}", me.text);
+    let register = app.register("N", "never@example.com", PASSWORD).await;
+    assert_eq!(register.status, 500, "{}", register.text);
+
+    assert_eq!(
+        app.sql_count(sessions).await,
+        1,
+        "no session opened or ended without its record"
+    );
+    assert_eq!(app.sql_count("SELECT COUNT(*) FROM patients").await, 1);
+}
+
 /// Runs `patient-auth audit` against the test's database.
 async fn audit_command(app: &TestApp, args: &[&str]) -> std::process::Output {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -540,6 +563,7 @@ on_every_database!(
     failed_logins_record_why_but_never_the_identifier_typed,
     session_actions_are_recorded_with_the_session_they_concern,
     a_reused_refresh_token_is_recorded_although_the_answer_is_401,
+    an_action_whose_record_cannot_be_written_does_not_happen,
     no_password_token_or_hash_reaches_the_audit_table,
     the_audit_command_prints_a_patients_events_newest_first,
     the_audit_command_refuses_an_unknown_patient,
