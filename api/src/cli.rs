@@ -5,8 +5,9 @@ use std::io::{BufRead, IsTerminal};
 
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
-use service::{NewPatient, RegistrationForm, ServiceError};
+use service::{NewPatient, PatientRef, RegistrationForm, ServiceError};
 
+use crate::audit_report;
 use crate::settings::Settings;
 use crate::startup::open_database;
 
@@ -32,6 +33,22 @@ pub enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Print a patient's audit trail, newest first.
+    Audit(Audit),
+}
+
+/// Arguments of `audit`.
+#[derive(Debug, Args)]
+pub struct Audit {
+    /// The patient's id (also after the patient was deleted) or email address.
+    #[arg(long)]
+    pub patient: String,
+    /// At most this many events.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: u64,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `create-patient`.
@@ -92,6 +109,25 @@ pub async fn demo_data(settings: Settings, email: &str) -> Result<String, String
         profile.caregiver.map(|c| c.full_name).unwrap_or_default(),
         profile.prescriptions.len()
     ))
+}
+
+/// Runs `audit`; returns what to print (nothing for an empty trail in JSON).
+pub async fn audit(settings: Settings, args: Audit) -> Result<String, String> {
+    let patient = PatientRef::parse(&args.patient);
+    let db = open_database(&settings).await.map_err(|e| e.to_string())?;
+    let events = service::audit::trail(&db, &patient, args.limit)
+        .await
+        .map_err(|error| match error {
+            ServiceError::PatientNotFound => format!("no patient with {patient}"),
+            other => describe(other),
+        })?;
+    Ok(if args.json {
+        audit_report::json_lines(&events)
+    } else if events.is_empty() {
+        format!("patient with {patient} has no recorded events")
+    } else {
+        audit_report::table(&events)
+    })
 }
 
 fn describe(error: ServiceError) -> String {

@@ -2,6 +2,7 @@
 //! settings, start-up and the command line. Domain logic lives in the `service` crate.
 
 pub mod access_log;
+pub mod audit_report;
 pub mod cli;
 pub mod client_ip;
 pub mod dto;

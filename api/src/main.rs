@@ -33,6 +33,11 @@ async fn main() -> ExitCode {
         Command::DemoData { email } => cli::demo_data(settings, &email)
             .await
             .map(|out| println!("{out}")),
+        Command::Audit(args) => cli::audit(settings, args).await.map(|out| {
+            if !out.is_empty() {
+                println!("{out}");
+            }
+        }),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! SeaORM models of the contract's tables (`doctors`, `caregivers`, `patients`, `prescriptions`)
-//! and of the service's own session tables (`auth_sessions`, `refresh_tokens`).
+//! and of the service's own tables (`auth_sessions`, `refresh_tokens`, `audit_events`).
 
+pub mod audit_event;
 pub mod auth_session;
 pub mod caregiver;
 pub mod doctor;
@@ -10,6 +11,7 @@ pub mod refresh_token;
 
 /// The usual imports for code that queries these tables.
 pub mod prelude {
+    pub use crate::audit_event::Entity as AuditEvent;
     pub use crate::auth_session::Entity as AuthSession;
     pub use crate::caregiver::Entity as Caregiver;
     pub use crate::doctor::Entity as Doctor;

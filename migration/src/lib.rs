@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod columns;
 mod m20261124_000001_contract_tables;
 mod m20261124_000002_session_tables;
+mod m20261124_000003_audit_events;
 pub mod mssql;
 
 /// Every migration, oldest first.
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_contract_tables::Migration),
             Box::new(m20261124_000002_session_tables::Migration),
+            Box::new(m20261124_000003_audit_events::Migration),
         ]
     }
 }

@@ -28,7 +28,7 @@ fn status_up_down_and_fresh_behave_as_documented() {
             .lines()
             .filter(|l| l.starts_with("pending"))
             .count(),
-        2,
+        3,
         "{}",
         stdout(&status)
     );
@@ -40,7 +40,7 @@ fn status_up_down_and_fresh_behave_as_documented() {
             .lines()
             .filter(|l| l.starts_with("applied"))
             .count(),
-        2,
+        3,
         "{}",
         stdout(&status)
     );
@@ -56,12 +56,12 @@ fn status_up_down_and_fresh_behave_as_documented() {
     assert!(migration(dir.path(), &["down", "--yes"]).status.success());
     let status = migration(dir.path(), &["status"]);
     assert!(
-        stdout(&status).contains("pending  m20261124_000002_session_tables"),
+        stdout(&status).contains("pending  m20261124_000003_audit_events"),
         "{}",
         stdout(&status)
     );
     assert!(
-        stdout(&status).contains("applied  m20261124_000001_contract_tables"),
+        stdout(&status).contains("applied  m20261124_000002_session_tables"),
         "{}",
         stdout(&status)
     );
@@ -73,7 +73,7 @@ fn status_up_down_and_fresh_behave_as_documented() {
             .lines()
             .filter(|l| l.starts_with("applied"))
             .count(),
-        2
+        3
     );
 }
 

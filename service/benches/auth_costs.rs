@@ -64,7 +64,7 @@ async fn revocation_check(name: &str, db: &Db, auth: &AuthService, codec: &Token
         username: None,
     };
     let grant = auth
-        .register(db, form, ClientInfo::default())
+        .register(db, form, &ClientInfo::default())
         .await
         .expect("register");
     let token = grant.access_token.expose_secret().to_owned();

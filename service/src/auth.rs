@@ -12,6 +12,7 @@ use sea_orm::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::audit::{self, AuditAction, AuditEntry, LoginFailure};
 use crate::clock::Clock;
 use crate::error::{is_unique_violation, unique_violation_message, ServiceError};
 use crate::lookup::{patient_by_email, patient_by_username};
@@ -42,18 +43,23 @@ pub struct AuthConfig {
     pub hash_concurrency: usize,
 }
 
-/// Where a request came from, kept with the session so a patient can recognise their devices.
+/// Where a request came from: kept with a new session so a patient can recognise their devices,
+/// and with every audit event.
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
     /// The `User-Agent` header, shortened and stripped of control characters.
     pub user_agent: Option<String>,
     /// The client's IP address.
     pub ip: Option<String>,
+    /// The request's id (`X-Request-Id`), so an audit event leads to the request's log line.
+    pub request_id: Option<String>,
 }
 
 impl ClientInfo {
     /// Longest user agent kept, in characters (the column holds 512).
     const USER_AGENT_MAX: usize = 512;
+    /// Longest request id kept, in characters (the column holds 128).
+    const REQUEST_ID_MAX: usize = 128;
 
     /// Client information from raw request data.
     pub fn new(user_agent: Option<&str>, ip: Option<String>) -> Self {
@@ -65,7 +71,22 @@ impl ClientInfo {
                     .collect::<String>()
             })
             .filter(|ua| !ua.trim().is_empty());
-        Self { user_agent, ip }
+        Self {
+            user_agent,
+            ip,
+            request_id: None,
+        }
+    }
+
+    /// The same client, with the id of the request it sent (bounded, control characters dropped).
+    pub fn with_request_id(mut self, request_id: &str) -> Self {
+        let request_id: String = request_id
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(Self::REQUEST_ID_MAX)
+            .collect();
+        self.request_id = Some(request_id).filter(|id| !id.trim().is_empty());
+        self
     }
 }
 
@@ -173,7 +194,7 @@ impl AuthService {
         &self,
         db: &C,
         form: RegistrationForm,
-        client: ClientInfo,
+        client: &ClientInfo,
     ) -> Result<TokenGrant, ServiceError>
     where
         C: ConnectionTrait + TransactionTrait,
@@ -187,14 +208,14 @@ impl AuthService {
 
         let txn = db.begin().await?;
         let patient = insert_patient(&txn, &new_patient, password_hash, now).await?;
-        let session = sessions::open(
-            &txn,
+        let session =
+            sessions::open(&txn, patient.patient_id, client, now, self.refresh_lifetime).await?;
+        let entry = AuditEntry::new(
+            AuditAction::Register,
             patient.patient_id,
-            &client,
-            now,
-            self.refresh_lifetime,
-        )
-        .await?;
+            &session.session_id,
+        );
+        audit::record(&txn, entry, client, now).await?;
         txn.commit().await?;
         log::info!("patient {} registered", patient.patient_id);
         self.grant(
@@ -221,7 +242,7 @@ impl AuthService {
         &self,
         db: &C,
         credentials: Credentials,
-        client: ClientInfo,
+        client: &ClientInfo,
     ) -> Result<TokenGrant, ServiceError>
     where
         C: ConnectionTrait + TransactionTrait,
@@ -235,8 +256,20 @@ impl AuthService {
             .passwords
             .verify(credentials.password.clone(), stored_hash)
             .await?;
-        let (Some(patient), Verification::Match { needs_upgrade }) = (patient, verification) else {
-            return Err(ServiceError::InvalidCredentials);
+        let (patient, needs_upgrade) = match (patient, verification) {
+            (Some(patient), Verification::Match { needs_upgrade }) => (patient, needs_upgrade),
+            (patient, _) => {
+                // Never the identifier that was typed: for an unknown account it may be a password.
+                let entry = match patient {
+                    Some(patient) => AuditEntry::login_failed(
+                        Some(patient.patient_id),
+                        LoginFailure::WrongPassword,
+                    ),
+                    None => AuditEntry::login_failed(None, LoginFailure::UnknownAccount),
+                };
+                audit::record(db, entry, client, self.clock.now()).await?;
+                return Err(ServiceError::InvalidCredentials);
+            }
         };
         let upgraded_hash = if needs_upgrade {
             Some(self.passwords.hash(credentials.password).await?)
@@ -260,14 +293,14 @@ impl AuthService {
                 patient.patient_id
             );
         }
-        let session = sessions::open(
-            &txn,
+        let session =
+            sessions::open(&txn, patient.patient_id, client, now, self.refresh_lifetime).await?;
+        let entry = AuditEntry::new(
+            AuditAction::LoginSucceeded,
             patient.patient_id,
-            &client,
-            now,
-            self.refresh_lifetime,
-        )
-        .await?;
+            &session.session_id,
+        );
+        audit::record(&txn, entry, client, now).await?;
         txn.commit().await?;
 
         let profile = profile::load(db, patient.patient_id)
@@ -288,11 +321,13 @@ impl AuthService {
     }
 
     /// The profile of the token's patient, with the session check and the profile read in one
-    /// query (the hot path of `GET /auth/me`); the same rules as [`Self::authenticate`].
+    /// query (the hot path of `GET /auth/me`); the same rules as [`Self::authenticate`]. The read
+    /// is recorded in the audit trail: a second round trip, one `INSERT`.
     pub async fn profile_for_token<C: ConnectionTrait>(
         &self,
         db: &C,
         token: &str,
+        client: &ClientInfo,
     ) -> Result<Profile, ServiceError> {
         let (patient_id, session_id) = self.token_subject(token)?;
         let (session, profile) =
@@ -300,8 +335,21 @@ impl AuthService {
                 Some((session, profile)) => (Some(session), Some(profile)),
                 None => (None, None),
             };
-        self.admit(db, patient_id, session).await?;
-        profile.ok_or(ServiceError::InvalidToken)
+        let who = self.admit(db, patient_id, session).await?;
+        let profile = profile.ok_or(ServiceError::InvalidToken)?;
+        self.record_profile_read(db, &who, client).await?;
+        Ok(profile)
+    }
+
+    /// Records that `who` read their profile (no profile leaves the service unrecorded).
+    async fn record_profile_read<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        who: &AuthenticatedPatient,
+        client: &ClientInfo,
+    ) -> Result<(), ServiceError> {
+        let entry = AuditEntry::new(AuditAction::ProfileRead, who.patient_id, &who.session_id);
+        Ok(audit::record(db, entry, client, self.clock.now()).await?)
     }
 
     /// The patient id and session id of a valid, unexpired access token.
@@ -338,28 +386,39 @@ impl AuthService {
     }
 
     /// Ends the caller's session: its access and refresh tokens stop working everywhere.
-    pub async fn logout<C: ConnectionTrait>(
+    pub async fn logout<C>(
         &self,
         db: &C,
         who: &AuthenticatedPatient,
-    ) -> Result<(), ServiceError> {
-        if sessions::end(db, &who.session_id, EndReason::Logout, self.clock.now()).await? {
-            log::info!("patient {} logged out", who.patient_id);
-            Ok(())
-        } else {
-            Err(ServiceError::TokenRevoked)
+        client: &ClientInfo,
+    ) -> Result<(), ServiceError>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        let now = self.clock.now();
+        let txn = db.begin().await?;
+        if !sessions::end(&txn, &who.session_id, EndReason::Logout, now).await? {
+            return Err(ServiceError::TokenRevoked);
         }
+        let entry = AuditEntry::new(AuditAction::Logout, who.patient_id, &who.session_id);
+        audit::record(&txn, entry, client, now).await?;
+        txn.commit().await?;
+        log::info!("patient {} logged out", who.patient_id);
+        Ok(())
     }
 
-    /// The caller's profile.
+    /// The caller's profile (recorded in the audit trail like [`Self::profile_for_token`]).
     pub async fn profile<C: ConnectionTrait>(
         &self,
         db: &C,
         who: &AuthenticatedPatient,
+        client: &ClientInfo,
     ) -> Result<Profile, ServiceError> {
-        profile::load(db, who.patient_id)
+        let profile = profile::load(db, who.patient_id)
             .await?
-            .ok_or(ServiceError::InvalidToken)
+            .ok_or(ServiceError::InvalidToken)?;
+        self.record_profile_read(db, who, client).await?;
+        Ok(profile)
     }
 
     /// Exchanges a refresh token for a new pair. Each refresh token works once; presenting a
@@ -368,6 +427,7 @@ impl AuthService {
         &self,
         db: &C,
         refresh_token: &SecretString,
+        client: &ClientInfo,
     ) -> Result<TokenGrant, ServiceError>
     where
         C: ConnectionTrait + TransactionTrait,
@@ -393,8 +453,17 @@ impl AuthService {
             // Within the grace period this is a client racing itself (two requests refreshing
             // with the same token at once): it gets nothing, and the session lives on. Later, the
             // token can only have been copied: the whole session ends.
+            // The session's end and its record commit together, although the answer is a 401.
             if now - consumed_at > self.refresh_reuse_grace {
-                sessions::end(db, &session.session_id, EndReason::RefreshReuse, now).await?;
+                let txn = db.begin().await?;
+                sessions::end(&txn, &session.session_id, EndReason::RefreshReuse, now).await?;
+                let entry = AuditEntry::new(
+                    AuditAction::RefreshReuseDetected,
+                    session.patient_id,
+                    &session.session_id,
+                );
+                audit::record(&txn, entry, client, now).await?;
+                txn.commit().await?;
                 log::warn!(
                     "patient {}: a consumed refresh token was presented again; session ended",
                     session.patient_id
@@ -415,6 +484,12 @@ impl AuthService {
         let next =
             sessions::issue_refresh_token(&txn, &session.session_id, now, expires_at).await?;
         sessions::extend(&txn, &session.session_id, now, expires_at).await?;
+        let entry = AuditEntry::new(
+            AuditAction::Refresh,
+            session.patient_id,
+            &session.session_id,
+        );
+        audit::record(&txn, entry, client, now).await?;
         txn.commit().await?;
 
         let profile = profile::load(db, session.patient_id)
@@ -428,19 +503,22 @@ impl AuthService {
     }
 
     /// Ends every session of the caller's patient, on every instance, at once.
-    pub async fn logout_all<C: ConnectionTrait>(
+    pub async fn logout_all<C>(
         &self,
         db: &C,
         who: &AuthenticatedPatient,
-    ) -> Result<u64, ServiceError> {
-        let ended = sessions::end_all(
-            db,
-            who.patient_id,
-            None,
-            EndReason::LogoutAll,
-            self.clock.now(),
-        )
-        .await?;
+        client: &ClientInfo,
+    ) -> Result<u64, ServiceError>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        let now = self.clock.now();
+        let txn = db.begin().await?;
+        let ended =
+            sessions::end_all(&txn, who.patient_id, None, EndReason::LogoutAll, now).await?;
+        let entry = AuditEntry::new(AuditAction::LogoutAll, who.patient_id, &who.session_id);
+        audit::record(&txn, entry, client, now).await?;
+        txn.commit().await?;
         log::info!("patient {} logged out of {ended} sessions", who.patient_id);
         Ok(ended)
     }
@@ -453,6 +531,7 @@ impl AuthService {
         who: &AuthenticatedPatient,
         current_password: SecretString,
         new_password: SecretString,
+        client: &ClientInfo,
     ) -> Result<TokenGrant, ServiceError>
     where
         C: ConnectionTrait + TransactionTrait,
@@ -500,6 +579,12 @@ impl AuthService {
         sessions::consume_all_refresh_tokens(&txn, &who.session_id, now).await?;
         let next = sessions::issue_refresh_token(&txn, &who.session_id, now, expires_at).await?;
         sessions::extend(&txn, &who.session_id, now, expires_at).await?;
+        let entry = AuditEntry::new(
+            AuditAction::PasswordChanged,
+            patient.patient_id,
+            &who.session_id,
+        );
+        audit::record(&txn, entry, client, now).await?;
         txn.commit().await?;
         log::info!(
             "patient {} changed their password; other sessions ended",
@@ -533,21 +618,31 @@ impl AuthService {
     }
 
     /// Ends one of the caller's sessions. Another patient's session and an unknown one are the
-    /// same "not found", so session ids cannot be probed.
-    pub async fn end_session<C: ConnectionTrait>(
+    /// same "not found", so session ids cannot be probed. The audit event names the ended session.
+    pub async fn end_session<C>(
         &self,
         db: &C,
         who: &AuthenticatedPatient,
         session_id: &str,
-    ) -> Result<(), ServiceError> {
+        client: &ClientInfo,
+    ) -> Result<(), ServiceError>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
         let owned = sessions::find(db, session_id)
             .await?
             .filter(|s| s.patient_id == who.patient_id && s.revoked_at.is_none());
-        if owned.is_none()
-            || !sessions::end(db, session_id, EndReason::Ended, self.clock.now()).await?
-        {
+        if owned.is_none() {
             return Err(ServiceError::SessionNotFound);
         }
+        let now = self.clock.now();
+        let txn = db.begin().await?;
+        if !sessions::end(&txn, session_id, EndReason::Ended, now).await? {
+            return Err(ServiceError::SessionNotFound);
+        }
+        let entry = AuditEntry::new(AuditAction::SessionEnded, who.patient_id, session_id);
+        audit::record(&txn, entry, client, now).await?;
+        txn.commit().await?;
         log::info!("patient {} ended one of their sessions", who.patient_id);
         Ok(())
     }
@@ -660,5 +755,19 @@ mod tests {
             Some(512)
         );
         assert_eq!(ClientInfo::new(Some("  "), None).user_agent, None);
+    }
+
+    #[test]
+    fn the_request_id_is_bounded_to_its_column() {
+        let client = ClientInfo::default().with_request_id(&"r".repeat(300));
+        assert_eq!(client.request_id.map(|id| id.chars().count()), Some(128));
+        assert_eq!(ClientInfo::default().with_request_id("").request_id, None);
+        assert_eq!(
+            ClientInfo::default()
+                .with_request_id("abc\n-1")
+                .request_id
+                .as_deref(),
+            Some("abc-1")
+        );
     }
 }

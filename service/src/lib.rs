@@ -3,6 +3,7 @@
 //! Functions take the connection they need (`C: ConnectionTrait`, or `TransactionTrait` where they
 //! open a transaction), so the same code runs on a pool, inside a transaction and in tests.
 
+pub mod audit;
 pub mod auth;
 pub mod clock;
 mod common_passwords;
@@ -15,6 +16,7 @@ pub mod sessions;
 pub mod tokens;
 pub mod validation;
 
+pub use audit::{AuditAction, LoginFailure, PatientRef};
 pub use auth::{
     AuthConfig, AuthService, AuthenticatedPatient, ClientInfo, Credentials, LoginId, SessionInfo,
     TokenGrant,

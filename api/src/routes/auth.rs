@@ -13,6 +13,7 @@ use crate::dto::{
 use crate::error::ApiError;
 use crate::guard::{Authenticated, BearerToken};
 use crate::json_body::JsonBody;
+use crate::request_id;
 use crate::routes::resource;
 use crate::state::AppState;
 
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn refresh(
     state: web::Data<AppState>,
+    req: HttpRequest,
     JsonBody(body): JsonBody<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let Some(refresh_token) = body.refresh_token else {
@@ -40,15 +42,22 @@ async fn refresh(
         errors.add("refresh_token", "is required");
         return Err(ApiError::validation(errors));
     };
-    let grant = state.auth.refresh(&state.db, &refresh_token).await?;
+    let grant = state
+        .auth
+        .refresh(&state.db, &refresh_token, &client_info(&state, &req))
+        .await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(grant)))
 }
 
 async fn logout_all(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Authenticated(who): Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    state.auth.logout_all(&state.db, &who).await?;
+    state
+        .auth
+        .logout_all(&state.db, &who, &client_info(&state, &req))
+        .await?;
     Ok(HttpResponse::Ok().json(MessageResponse {
         message: "logged out of every session",
     }))
@@ -56,6 +65,7 @@ async fn logout_all(
 
 async fn change_password(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Authenticated(who): Authenticated,
     JsonBody(body): JsonBody<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -76,7 +86,7 @@ async fn change_password(
     };
     let grant = state
         .auth
-        .change_password(&state.db, &who, current, new)
+        .change_password(&state.db, &who, current, new, &client_info(&state, &req))
         .await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(grant)))
 }
@@ -93,12 +103,18 @@ async fn list_sessions(
 
 async fn end_session(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Authenticated(who): Authenticated,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     state
         .auth
-        .end_session(&state.db, &who, &path.into_inner())
+        .end_session(
+            &state.db,
+            &who,
+            &path.into_inner(),
+            &client_info(&state, &req),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(MessageResponse {
         message: "session ended",
@@ -118,7 +134,7 @@ async fn register(
     };
     let grant = state
         .auth
-        .register(&state.db, form, client_info(&state, &req))
+        .register(&state.db, form, &client_info(&state, &req))
         .await?;
     note_patient(&req, grant.profile.patient.patient_id.into());
     Ok(HttpResponse::Created().json(TokenResponse::from(grant)))
@@ -138,7 +154,7 @@ async fn login(
             state.client_ip.of_request(&req),
         )
         .await?;
-    match state.auth.login(&state.db, credentials, client).await {
+    match state.auth.login(&state.db, credentials, &client).await {
         Ok(grant) => {
             state.limits.login_succeeded(attempt).await;
             note_patient(&req, grant.profile.patient.patient_id.into());
@@ -160,7 +176,7 @@ async fn me(
 ) -> Result<HttpResponse, ApiError> {
     let profile = state
         .auth
-        .profile_for_token(&state.db, token.expose_secret())
+        .profile_for_token(&state.db, token.expose_secret(), &client_info(&state, &req))
         .await?;
     note_patient(&req, profile.patient.patient_id.into());
     Ok(HttpResponse::Ok().json(ProfileResponse::from(profile)))
@@ -168,9 +184,13 @@ async fn me(
 
 async fn logout(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Authenticated(who): Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    state.auth.logout(&state.db, &who).await?;
+    state
+        .auth
+        .logout(&state.db, &who, &client_info(&state, &req))
+        .await?;
     Ok(HttpResponse::Ok().json(MessageResponse {
         message: "logged out",
     }))
@@ -205,11 +225,13 @@ fn login_name(login: &LoginId) -> &str {
     }
 }
 
-/// The user agent and the client's address (see [`crate::client_ip`]).
+/// The user agent, the client's address (see [`crate::client_ip`]) and the request id, for
+/// the session and the audit trail.
 fn client_info(state: &AppState, req: &HttpRequest) -> ClientInfo {
     let user_agent = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok());
     ClientInfo::new(
         user_agent,
         state.client_ip.of_request(req).map(|ip| ip.to_string()),
     )
+    .with_request_id(&request_id::current())
 }

@@ -14,7 +14,7 @@ use crate::helpers::{read, Reply, PASSWORD};
 const BINARY: &str = env!("CARGO_BIN_EXE_patient-auth");
 
 /// The binary with an environment holding only `PATH` and `vars`, run in `dir`.
-fn command(dir: &Path, vars: &[(&str, &str)]) -> Command {
+pub(crate) fn command(dir: &Path, vars: &[(&str, &str)]) -> Command {
     let mut command = Command::new(BINARY);
     command
         .current_dir(dir)

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod audit;
 mod binary;
 mod browser_headers;
 mod concurrency;

@@ -19,7 +19,7 @@ use sea_orm::{
 use sea_query_binder::SqlxValues;
 use secrecy::{ExposeSecret, SecretString};
 use service::{
-    AuthService, AuthenticatedPatient, ClientInfo, Credentials, LoginId, ManualClock,
+    AuthService, AuthenticatedPatient, ClientInfo, Credentials, LoginId, ManualClock, PatientRef,
     RegistrationForm,
 };
 
@@ -184,7 +184,8 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
     let mut config = test_settings(database_url, &[]).auth;
     config.refresh_reuse_grace = Duration::zero();
     let auth = AuthService::new(config, clock.clone()).expect("service");
-    let client = ClientInfo::new(Some("scenario"), Some("127.0.0.1".into()));
+    let client =
+        ClientInfo::new(Some("scenario"), Some("127.0.0.1".into())).with_request_id("scenario-1");
     let form = |email: &str, username: Option<&str>| RegistrationForm {
         name: Some("Scenario Patient".into()),
         email: Some(email.into()),
@@ -193,16 +194,16 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
     };
 
     let first = auth
-        .register(db, form("one@example.com", Some("one")), client.clone())
+        .register(db, form("one@example.com", Some("one")), &client)
         .await
         .expect("register");
     assert!(matches!(
-        auth.register(db, form("ONE@example.com", None), client.clone())
+        auth.register(db, form("ONE@example.com", None), &client)
             .await,
         Err(service::ServiceError::EmailTaken)
     ));
     assert!(matches!(
-        auth.register(db, form("two@example.com", Some("ONE")), client.clone())
+        auth.register(db, form("two@example.com", Some("ONE")), &client)
             .await,
         Err(service::ServiceError::UsernameTaken)
     ));
@@ -210,22 +211,24 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
         login: LoginId::Email("one@example.com".into()),
         password: secret("correct-horse-battery"),
     };
-    let second = auth
-        .login(db, by_email, client.clone())
-        .await
-        .expect("login");
+    let second = auth.login(db, by_email, &client).await.expect("login");
     let by_username = Credentials {
         login: LoginId::Username("one".into()),
         password: secret("correct-horse-battery"),
     };
-    auth.login(db, by_username, client.clone())
+    auth.login(db, by_username, &client)
         .await
         .expect("login by username");
     let unknown = Credentials {
         login: LoginId::Email("nobody@example.com".into()),
         password: secret("x"),
     };
-    assert!(auth.login(db, unknown, client.clone()).await.is_err());
+    assert!(auth.login(db, unknown, &client).await.is_err());
+    let wrong_password = Credentials {
+        login: LoginId::Email("one@example.com".into()),
+        password: secret("not-the-password"),
+    };
+    assert!(auth.login(db, wrong_password, &client).await.is_err());
 
     let who: AuthenticatedPatient = auth
         .authenticate(db, first.access_token.expose_secret())
@@ -235,24 +238,29 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
     auth.authenticate(db, first.access_token.expose_secret())
         .await
         .expect("authenticate and touch");
-    auth.profile(db, &who).await.expect("profile");
+    auth.profile(db, &who, &client).await.expect("profile");
     service::demo_data::add_demo_profile(db, "one@example.com")
         .await
         .expect("demo data");
-    auth.profile(db, &who).await.expect("full profile");
-    auth.profile_for_token(db, first.access_token.expose_secret())
+    auth.profile(db, &who, &client).await.expect("full profile");
+    auth.profile_for_token(db, first.access_token.expose_secret(), &client)
         .await
         .expect("profile with the session check");
 
     let refreshed = auth
-        .refresh(db, &first.refresh_token)
+        .refresh(db, &first.refresh_token, &client)
         .await
         .expect("refresh");
     assert!(
-        auth.refresh(db, &first.refresh_token).await.is_err(),
+        auth.refresh(db, &first.refresh_token, &client)
+            .await
+            .is_err(),
         "reuse ends the session"
     );
-    assert!(auth.refresh(db, &refreshed.refresh_token).await.is_err());
+    assert!(auth
+        .refresh(db, &refreshed.refresh_token, &client)
+        .await
+        .is_err());
 
     let other = auth
         .authenticate(db, second.access_token.expose_secret())
@@ -266,7 +274,7 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
                 login: LoginId::Email("one@example.com".into()),
                 password: secret("correct-horse-battery"),
             },
-            client.clone(),
+            &client,
         )
         .await
         .expect("login");
@@ -274,7 +282,7 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
         .authenticate(db, third.access_token.expose_secret())
         .await
         .expect("third");
-    auth.end_session(db, &other, &third_who.session_id)
+    auth.end_session(db, &other, &third_who.session_id, &client)
         .await
         .expect("end session");
     auth.change_password(
@@ -282,10 +290,11 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
         &other,
         secret("correct-horse-battery"),
         secret("a-brand-new-passphrase"),
+        &client,
     )
     .await
     .expect("change password");
-    auth.logout(db, &other).await.expect("logout");
+    auth.logout(db, &other, &client).await.expect("logout");
     let fourth = auth
         .login(
             db,
@@ -293,7 +302,7 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
                 login: LoginId::Email("one@example.com".into()),
                 password: secret("a-brand-new-passphrase"),
             },
-            client.clone(),
+            &client,
         )
         .await
         .expect("login");
@@ -301,7 +310,16 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
         .authenticate(db, fourth.access_token.expose_secret())
         .await
         .expect("fourth");
-    auth.logout_all(db, &fourth_who).await.expect("logout all");
+    auth.logout_all(db, &fourth_who, &client)
+        .await
+        .expect("logout all");
+    let trail = service::audit::trail(db, &PatientRef::Email("one@example.com".into()), 20)
+        .await
+        .expect("trail by email");
+    assert!(!trail.is_empty());
+    service::audit::trail(db, &PatientRef::Id(fourth_who.patient_id), 20)
+        .await
+        .expect("trail by id");
 
     // A Flask account (inserted by hand, not recorded): its bcrypt hash is upgraded at login.
     native.execute_unprepared("INSERT INTO patients (full_name, email, password_hash) VALUES ('Flask', 'flask@example.com', '$2b$12$zXVZnqRIU1zYk4GKRhRPz.UXnmwlXeGJnIBU9njbWwcL4JgHesfV6')")
@@ -311,9 +329,7 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
         login: LoginId::Email("flask@example.com".into()),
         password: secret("secret-pass"),
     };
-    auth.login(db, legacy, client.clone())
-        .await
-        .expect("legacy login");
+    auth.login(db, legacy, &client).await.expect("legacy login");
 
     let operator_made =
         service::NewPatient::parse(form("operator@example.com", None)).expect("valid");

@@ -8,6 +8,7 @@ use sea_orm_migration::sea_orm::ConnectionTrait;
 
 mod m20261124_000001_contract_tables;
 mod m20261124_000002_session_tables;
+mod m20261124_000003_audit_events;
 
 /// Every SQL Server migration, oldest first.
 pub struct MssqlMigrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for MssqlMigrator {
         vec![
             Box::new(m20261124_000001_contract_tables::Migration),
             Box::new(m20261124_000002_session_tables::Migration),
+            Box::new(m20261124_000003_audit_events::Migration),
         ]
     }
 }

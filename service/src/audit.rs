@@ -1,0 +1,226 @@
+//! The audit trail: who did what to which patient's record. Each event is written by the use case
+//! it records, in the same transaction as the action, so there is no action without its record.
+//!
+//! The trail never holds a password, a token, a hash, or the identifier typed at a failed login
+//! for an unknown account (people type passwords into the username box).
+
+use chrono::{DateTime, Utc};
+use entity::audit_event;
+use entity::prelude::{AuditEvent, Patient};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use crate::auth::ClientInfo;
+use crate::error::ServiceError;
+use crate::lookup::patient_by_email;
+
+/// What happened, as stored in `audit_events.event`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    /// A patient registered (and their first session opened).
+    Register,
+    /// A login opened a session.
+    LoginSucceeded,
+    /// A login was refused; the reason says why.
+    LoginFailed,
+    /// The patient ended their session.
+    Logout,
+    /// The patient ended every session.
+    LogoutAll,
+    /// A refresh token was exchanged for a new pair.
+    Refresh,
+    /// A consumed refresh token came back after the grace period; its session was ended.
+    RefreshReuseDetected,
+    /// The patient changed their password; their other sessions ended.
+    PasswordChanged,
+    /// The patient ended one session from their session list.
+    SessionEnded,
+    /// The patient's profile was read.
+    ProfileRead,
+}
+
+impl AuditAction {
+    /// The short code stored in the table.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::LoginSucceeded => "login_succeeded",
+            Self::LoginFailed => "login_failed",
+            Self::Logout => "logout",
+            Self::LogoutAll => "logout_all",
+            Self::Refresh => "refresh",
+            Self::RefreshReuseDetected => "refresh_reuse_detected",
+            Self::PasswordChanged => "password_changed",
+            Self::SessionEnded => "session_ended",
+            Self::ProfileRead => "profile_read",
+        }
+    }
+}
+
+/// Why a login failed, as stored in `audit_events.reason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginFailure {
+    /// No account has that email or username (which is not stored).
+    UnknownAccount,
+    /// The account exists; the password did not match.
+    WrongPassword,
+}
+
+impl LoginFailure {
+    /// The short code stored in the table.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::UnknownAccount => "unknown_account",
+            Self::WrongPassword => "wrong_password",
+        }
+    }
+}
+
+/// One event about to be recorded.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AuditEntry<'a> {
+    action: AuditAction,
+    patient_id: Option<i32>,
+    session_id: Option<&'a str>,
+    reason: Option<&'static str>,
+}
+
+impl<'a> AuditEntry<'a> {
+    /// `action` on `patient_id`'s account, in session `session_id`.
+    pub(crate) fn new(action: AuditAction, patient_id: i32, session_id: &'a str) -> Self {
+        Self {
+            action,
+            patient_id: Some(patient_id),
+            session_id: Some(session_id),
+            reason: None,
+        }
+    }
+
+    /// A refused login; `patient_id` is `None` when the account is unknown.
+    pub(crate) fn login_failed(patient_id: Option<i32>, failure: LoginFailure) -> Self {
+        Self {
+            action: AuditAction::LoginFailed,
+            patient_id,
+            session_id: None,
+            reason: Some(failure.code()),
+        }
+    }
+}
+
+/// Appends one event: a single `INSERT`, on whatever connection or transaction the action uses.
+pub(crate) async fn record<C: ConnectionTrait>(
+    db: &C,
+    entry: AuditEntry<'_>,
+    client: &ClientInfo,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    AuditEvent::insert(audit_event::ActiveModel {
+        occurred_at: Set(now),
+        patient_id: Set(entry.patient_id),
+        event: Set(entry.action.code().to_owned()),
+        reason: Set(entry.reason.map(str::to_owned)),
+        session_id: Set(entry.session_id.map(str::to_owned)),
+        ip: Set(client.ip.clone()),
+        request_id: Set(client.request_id.clone()),
+        ..Default::default()
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// How an operator names the patient whose trail they want.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatientRef {
+    /// By `patient_id` (also finds the trail of a deleted patient).
+    Id(i32),
+    /// By email address (case-insensitive).
+    Email(String),
+}
+
+impl PatientRef {
+    /// A number is an id, anything else an email address.
+    pub fn parse(text: &str) -> Self {
+        let text = text.trim();
+        match text.parse::<i32>() {
+            Ok(id) => Self::Id(id),
+            Err(_) => Self::Email(text.to_owned()),
+        }
+    }
+}
+
+impl std::fmt::Display for PatientRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Id(id) => write!(f, "id {id}"),
+            Self::Email(email) => write!(f, "email {email}"),
+        }
+    }
+}
+
+/// A patient's events, newest first, at most `limit`. An id with neither a patient nor any event,
+/// or an unknown email, is [`ServiceError::PatientNotFound`].
+pub async fn trail<C: ConnectionTrait>(
+    db: &C,
+    patient: &PatientRef,
+    limit: u64,
+) -> Result<Vec<audit_event::Model>, ServiceError> {
+    let patient_id = match patient {
+        PatientRef::Id(id) => *id,
+        PatientRef::Email(email) => {
+            patient_by_email(db, email)
+                .await?
+                .ok_or(ServiceError::PatientNotFound)?
+                .patient_id
+        }
+    };
+    let events = AuditEvent::find()
+        .filter(audit_event::Column::PatientId.eq(patient_id))
+        .order_by_desc(audit_event::Column::OccurredAt)
+        .order_by_desc(audit_event::Column::AuditEventId)
+        .limit(limit)
+        .all(db)
+        .await?;
+    if events.is_empty() && Patient::find_by_id(patient_id).one(db).await?.is_none() {
+        return Err(ServiceError::PatientNotFound);
+    }
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_number_names_an_id_and_anything_else_an_email() {
+        assert_eq!(PatientRef::parse(" 42 "), PatientRef::Id(42));
+        assert_eq!(
+            PatientRef::parse("a@example.com"),
+            PatientRef::Email("a@example.com".into())
+        );
+        assert_eq!(
+            PatientRef::parse("99999999999"),
+            PatientRef::Email("99999999999".into())
+        );
+    }
+
+    #[test]
+    fn codes_fit_the_columns() {
+        for action in [
+            AuditAction::Register,
+            AuditAction::LoginSucceeded,
+            AuditAction::LoginFailed,
+            AuditAction::Logout,
+            AuditAction::LogoutAll,
+            AuditAction::Refresh,
+            AuditAction::RefreshReuseDetected,
+            AuditAction::PasswordChanged,
+            AuditAction::SessionEnded,
+            AuditAction::ProfileRead,
+        ] {
+            assert!(action.code().len() <= 32, "{action:?}");
+        }
+    }
+}
