@@ -65,6 +65,7 @@ struct RawSettings {
     redis_timeout_ms: u64,
     cors_origins: String,
     log_format: LogFormat,
+    shutdown_timeout_seconds: u64,
 }
 
 /// Checked settings, ready to build the application from.
@@ -99,6 +100,8 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// How log lines are written.
     pub log_format: LogFormat,
+    /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
+    pub shutdown_timeout_seconds: u64,
     /// Warnings to print once logging is up (secrets generated or borrowed, weak secrets).
     pub warnings: Vec<String>,
 }
@@ -265,6 +268,12 @@ impl Settings {
             redis,
             cors_origins,
             log_format: raw.log_format,
+            shutdown_timeout_seconds: in_range(
+                "shutdown_timeout_seconds",
+                raw.shutdown_timeout_seconds,
+                0,
+                3_600,
+            )?,
             warnings,
         })
     }

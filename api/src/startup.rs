@@ -56,6 +56,7 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    db: Db,
 }
 
 impl Application {
@@ -94,6 +95,7 @@ impl Application {
             })?
             .port();
         let body_limit = BodyLimit(settings.max_body_bytes);
+        let db = state.db.clone();
         let data = web::Data::new(state);
         let cors_origins = settings.cors_origins.clone();
         let mut server = HttpServer::new(move || {
@@ -115,7 +117,7 @@ impl Application {
                 .wrap(from_fn(access_log::middleware))
                 .wrap(from_fn(request_id::middleware))
         })
-        .shutdown_timeout(10)
+        .shutdown_timeout(settings.shutdown_timeout_seconds)
         .listen(listener)
         .map_err(|source| StartupError::Bind { address, source })?;
         if settings.http_workers > 0 {
@@ -124,6 +126,7 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
+            db,
         })
     }
 
@@ -137,9 +140,16 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until the process is told to stop (SIGINT/SIGTERM finish in-flight requests first).
+    /// Serves until the process is told to stop. On SIGTERM or SIGINT the server stops
+    /// accepting, lets in-flight requests finish (up to the shutdown timeout), then closes the
+    /// database pool so the database sees every connection end cleanly.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        log::info!("server stopped; closing the database pool");
+        if let Err(error) = self.db.close().await {
+            log::warn!("closing the database pool: {error}");
+        }
+        served
     }
 }
 

@@ -467,3 +467,85 @@ async fn create_patient_refuses_a_weak_password_and_a_taken_email() {
         String::from_utf8_lossy(&taken.stderr)
     );
 }
+
+#[tokio::test]
+async fn sigterm_lets_a_request_in_flight_finish_then_exits_cleanly() {
+    use tokio::io::AsyncReadExt;
+    use tokio::net::TcpStream;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, address, log) = start(
+        dir.path(),
+        &[
+            ("PORT", "0"),
+            ("JWT_SECRET", "shutdown-test-secret-0123456789abcdef-0123"),
+        ],
+    )
+    .await;
+    let host = address.trim_start_matches("http://").to_owned();
+    let body = json!({"name": "In Flight", "email": "inflight@example.com", "password": PASSWORD})
+        .to_string();
+    let (first_half, second_half) = body.split_at(body.len() / 2);
+
+    // A registration whose body is still arriving when the signal comes.
+    let mut stream = TcpStream::connect(&host).await.expect("connect");
+    stream
+        .write_all(
+            format!(
+                "POST /auth/register HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{first_half}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("send the first half");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = child.id().expect("running").to_string();
+    let signalled = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .expect("kill runs");
+    assert!(signalled.success());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Stopped accepting: a new connection is refused (or closed unanswered).
+    let refused = match TcpStream::connect(&host).await {
+        Err(_) => true,
+        Ok(mut late) => {
+            let _ = late
+                .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await;
+            let mut buffer = Vec::new();
+            matches!(
+                tokio::time::timeout(Duration::from_secs(2), late.read_to_end(&mut buffer)).await,
+                Ok(Ok(0)) | Ok(Err(_))
+            )
+        }
+    };
+    assert!(refused, "a new connection is not served after SIGTERM");
+
+    // The request in flight is finished and answered.
+    stream
+        .write_all(second_half.as_bytes())
+        .await
+        .expect("send the second half");
+    let mut response = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        stream.read_to_string(&mut response),
+    )
+    .await
+    .expect("answered before the shutdown timeout")
+    .expect("read");
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+
+    let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
+        .await
+        .expect("exits within the shutdown timeout")
+        .expect("wait");
+    assert!(status.success(), "clean exit: {status:?}");
+    let log = log.await.expect("log collected");
+    assert!(log.contains("closing the database pool"), "{log}");
+    assert!(!log.contains("\"level\":\"ERROR\""), "{log}");
+}
