@@ -6,6 +6,7 @@ mod audit;
 mod binary;
 mod browser_headers;
 mod concurrency;
+mod faults;
 mod hostile_input;
 mod login;
 mod logout;
