@@ -23,12 +23,19 @@ pub struct ApiError {
     token_presented: bool,
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    message: &'a str,
+/// The body of every error response, whatever produced it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    /// Machine-readable code; the status and code table of the contract.
+    #[schema(value_type = crate::openapi::ErrorCode)]
+    pub error: &'a str,
+    /// Text for a person; never internals (SQL, stack traces, secrets).
+    #[schema(value_type = String, example = "Some fields are missing or invalid.")]
+    pub message: &'a str,
+    /// Only with `422 validation_failed`: the problem of each field.
     #[serde(skip_serializing_if = "Option::is_none")]
-    fields: Option<&'a FieldErrors>,
+    #[schema(value_type = BTreeMap<String, String>, example = json!({"email": "is not a valid email address"}))]
+    pub fields: Option<&'a FieldErrors>,
 }
 
 impl ApiError {

@@ -6,6 +6,7 @@ pub mod dto;
 pub mod error;
 pub mod guard;
 pub mod json_body;
+pub mod openapi;
 pub mod request_id;
 pub mod routes;
 pub mod settings;

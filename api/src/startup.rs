@@ -83,8 +83,7 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 .app_data(body_limit)
-                .configure(routes::health::configure)
-                .configure(routes::auth::configure)
+                .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
                 .wrap(from_fn(request_id::middleware))
                 .wrap(

@@ -8,6 +8,7 @@ mod hostile_input;
 mod login;
 mod logout;
 mod migrations;
+mod openapi;
 mod outage;
 mod profile;
 mod refresh;
