@@ -39,7 +39,7 @@ pub struct LoginRequest {
     #[schema(example = "patient1")]
     pub username: Option<String>,
     /// Password.
-    #[schema(value_type = String, required = true, format = Password, example = "secret-pass")]
+    #[schema(value_type = String, required = true, format = Password, min_length = 1, example = "secret-pass")]
     pub password: Option<SecretString>,
 }
 
