@@ -46,10 +46,11 @@ pub fn operations() -> Vec<Operation> {
     .collect()
 }
 
-/// Registers `GET /docs/{file}`: Swagger UI's own files, not operations of the API.
+/// Registers `GET /docs/{file}`: Swagger UI's own files, not operations of the API (and
+/// `GET /docs/`, the page again, for those who type the slash).
 pub fn configure_assets(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        crate::routes::resource("/docs/{file}", "GET".to_owned()).route(web::get().to(asset)),
+        crate::routes::resource("/docs/{file:.*}", "GET".to_owned()).route(web::get().to(asset)),
     );
 }
 
@@ -104,6 +105,9 @@ async fn swagger_ui() -> Result<HttpResponse, ApiError> {
 
 async fn asset(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let name = file.into_inner();
+    if name.is_empty() {
+        return swagger_ui().await;
+    }
     if !ASSETS.contains(&name.as_str()) {
         return Err(ApiError::not_found());
     }

@@ -178,12 +178,18 @@ async fn the_docs_page_loads_its_files_from_this_server_under_a_strict_csp() {
             initializer.text
         );
         assert!(initializer.header("content-type").contains("javascript"));
+        let with_slash = app
+            .send(app.client.get(format!("{}/docs/", app.address)))
+            .await;
+        assert_eq!(with_slash.status, 200);
+        assert_eq!(with_slash.text, page.text);
         // Only the page's own files are served, not the rest of Swagger UI's distribution.
         for other in [
             "index.html",
             "swagger-ui.js.map",
             "..%2Fbuild.rs",
             "oauth2-redirect.html",
+            "a/swagger-ui.css",
         ] {
             let reply = app
                 .send(app.client.get(format!("{}/docs/{other}", app.address)))
