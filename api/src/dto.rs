@@ -55,10 +55,10 @@ pub struct RefreshRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ChangePasswordRequest {
     /// The password in use now.
-    #[schema(value_type = String, required = true, format = Password)]
+    #[schema(value_type = String, required = true, format = Password, example = "secret-pass")]
     pub current_password: Option<SecretString>,
     /// The password to use from now on (the registration rules apply).
-    #[schema(value_type = String, required = true, format = Password, min_length = 8, max_length = 128)]
+    #[schema(value_type = String, required = true, format = Password, min_length = 8, max_length = 128, example = "a-new-secret-pass")]
     pub new_password: Option<SecretString>,
 }
 
