@@ -4,74 +4,97 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 use service::{Profile, TokenGrant};
+use utoipa::ToSchema;
 
-/// `POST /auth/register`. Every field is optional here so that a missing one is a 422 naming it;
-/// a field of the wrong JSON type is a 400.
-#[derive(Debug, Deserialize)]
+/// `POST /auth/register`. A missing or invalid field is a `422` naming it, a field of the wrong
+/// JSON type a `400` (so the fields are `Option`s here); unknown fields are ignored.
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
-    /// Full name.
+    /// Full name: 1–100 characters after trimming, any script.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, example = "Ahmed Ali")]
     pub name: Option<String>,
-    /// Email address.
+    /// Email address, at most 254 characters; stored trimmed and lower-cased, unique in any case.
+    #[schema(value_type = String, required = true, format = Email, max_length = 254, example = "ahmed@example.com")]
     pub email: Option<String>,
-    /// Password.
+    /// 8–128 characters; not one of the 10,000 most common passwords, nor the email or username.
+    #[schema(value_type = String, required = true, format = Password, min_length = 8, max_length = 128, example = "secret-pass")]
     pub password: Option<SecretString>,
-    /// Optional username.
+    /// Optional username: 3–50 of `A-Z a-z 0-9 . _ -`, unique in any case.
+    #[schema(
+        min_length = 3,
+        max_length = 50,
+        pattern = "^[A-Za-z0-9._-]{3,50}$",
+        example = "patient1"
+    )]
     pub username: Option<String>,
 }
 
 /// `POST /auth/login`: `email` or `username`, and `password`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
-    /// Email address.
+    /// Email address (this or `username` is required; `email` wins when both are given).
+    #[schema(example = "ahmed@example.com")]
     pub email: Option<String>,
     /// Username, when no email is given.
+    #[schema(example = "patient1")]
     pub username: Option<String>,
     /// Password.
+    #[schema(value_type = String, required = true, format = Password, min_length = 1, example = "secret-pass")]
     pub password: Option<SecretString>,
 }
 
 /// `POST /auth/refresh`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RefreshRequest {
-    /// The refresh token of the last token response.
+    /// The refresh token of the last token response (it works once).
+    #[schema(value_type = String, required = true)]
     pub refresh_token: Option<SecretString>,
 }
 
 /// `POST /auth/change-password`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ChangePasswordRequest {
     /// The password in use now.
+    #[schema(value_type = String, required = true, format = Password, example = "secret-pass")]
     pub current_password: Option<SecretString>,
-    /// The password to use from now on.
+    /// The password to use from now on (the registration rules apply).
+    #[schema(value_type = String, required = true, format = Password, min_length = 8, max_length = 128, example = "a-new-secret-pass")]
     pub new_password: Option<SecretString>,
 }
 
 /// `GET /auth/sessions`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SessionsResponse {
     /// Open sessions, newest first.
     pub sessions: Vec<SessionResponse>,
 }
 
 /// One signed-in device.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SessionResponse {
     /// Session id (the `sid` of its tokens).
+    #[schema(example = "0f8e1c1e-5d1a-4a55-9d77-1b1f3c0e2a10")]
     pub session_id: String,
     /// When the patient signed in.
     #[serde(serialize_with = "utc_seconds")]
+    #[schema(example = "2026-11-24T10:00:00Z")]
     pub created_at: DateTime<Utc>,
     /// Last login, refresh or request (to the quarter hour).
     #[serde(serialize_with = "utc_seconds")]
+    #[schema(example = "2026-11-24T10:15:00Z")]
     pub last_used_at: DateTime<Utc>,
     /// When its refresh token stops working.
     #[serde(serialize_with = "utc_seconds")]
+    #[schema(example = "2026-12-08T10:15:00Z")]
     pub expires_at: DateTime<Utc>,
     /// The `User-Agent` it signed in with.
+    #[schema(example = "PatientApp/2.3 (Android 14)")]
     pub user_agent: Option<String>,
     /// The address it signed in from.
+    #[schema(example = "203.0.113.7")]
     pub ip: Option<String>,
     /// Whether this is the session of the request.
+    #[schema(example = true)]
     pub current: bool,
 }
 
@@ -91,17 +114,21 @@ impl From<service::SessionInfo> for SessionResponse {
 }
 
 /// The token response of register and login.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TokenResponse {
     /// JWT access token.
     #[serde(serialize_with = "expose")]
+    #[schema(value_type = String, example = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl")]
     pub token: SecretString,
     /// Always `Bearer`.
+    #[schema(value_type = String, pattern = "^Bearer$", example = "Bearer")]
     pub token_type: &'static str,
     /// Seconds until `token` expires.
+    #[schema(example = 3600)]
     pub expires_in: i64,
-    /// Opaque refresh token.
+    /// Opaque refresh token (256 random bits, URL-safe base64); it works once.
     #[serde(serialize_with = "expose")]
+    #[schema(value_type = String, example = "q8Xv0l3m2oZb9w1kH7tYp4sRn6cVe5uJ0aGdLfQiBxM")]
     pub refresh_token: SecretString,
     /// The patient's profile.
     pub patient: ProfileResponse,
@@ -124,22 +151,29 @@ impl From<TokenGrant> for TokenResponse {
 }
 
 /// A patient's profile: never a password hash, never a token.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ProfileResponse {
     /// Patient id.
+    #[schema(example = 1)]
     pub patient_id: i32,
     /// Username, if any.
+    #[schema(example = "patient1")]
     pub username: Option<String>,
     /// Full name.
+    #[schema(example = "Ahmed Ali")]
     pub name: String,
     /// Email address.
+    #[schema(example = "ahmed@example.com")]
     pub email: String,
     /// Phone number.
+    #[schema(example = json!(null))]
     pub phone: Option<String>,
     /// Date of birth, `YYYY-MM-DD`.
+    #[schema(example = json!(null))]
     pub date_of_birth: Option<NaiveDate>,
     /// When the account was created, RFC 3339 UTC with a `Z`.
     #[serde(serialize_with = "utc_seconds")]
+    #[schema(example = "2026-11-24T10:00:00Z")]
     pub created_at: DateTime<Utc>,
     /// Assigned doctor.
     pub doctor: Option<DoctorResponse>,
@@ -150,13 +184,16 @@ pub struct ProfileResponse {
 }
 
 /// A doctor as a patient sees them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DoctorResponse {
     /// Doctor id.
+    #[schema(example = 3)]
     pub doctor_id: i32,
     /// Full name.
+    #[schema(example = "Dr. Sara Hassan")]
     pub name: String,
     /// Specialty.
+    #[schema(example = "Cardiology")]
     pub specialty: Option<String>,
     /// Email address.
     pub email: Option<String>,
@@ -165,13 +202,16 @@ pub struct DoctorResponse {
 }
 
 /// A caregiver as a patient sees them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CaregiverResponse {
     /// Caregiver id.
+    #[schema(example = 5)]
     pub caregiver_id: i32,
     /// Full name.
+    #[schema(example = "Omar Ali")]
     pub name: String,
     /// Relationship to the patient.
+    #[schema(example = "son")]
     pub relationship: Option<String>,
     /// Email address.
     pub email: Option<String>,
@@ -180,37 +220,47 @@ pub struct CaregiverResponse {
 }
 
 /// One prescription.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PrescriptionResponse {
     /// Prescription id.
+    #[schema(example = 9)]
     pub prescription_id: i32,
     /// Medication name.
+    #[schema(example = "Metformin")]
     pub medication: String,
     /// Dosage.
+    #[schema(example = "500 mg")]
     pub dosage: Option<String>,
     /// How often.
+    #[schema(example = "twice daily")]
     pub frequency: Option<String>,
     /// First day, `YYYY-MM-DD`.
+    #[schema(example = "2026-10-01")]
     pub start_date: NaiveDate,
     /// Last day, if any.
+    #[schema(example = json!(null))]
     pub end_date: Option<NaiveDate>,
     /// Notes.
+    #[schema(example = json!(null))]
     pub notes: Option<String>,
     /// Prescribing doctor.
+    #[schema(example = 3)]
     pub doctor_id: Option<i32>,
 }
 
 /// `{"message": "…"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MessageResponse {
     /// What happened.
+    #[schema(value_type = String, example = "logged out")]
     pub message: &'static str,
 }
 
 /// `{"status": "…"}` of the health checks.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct StatusResponse {
     /// `ok` or `ready`.
+    #[schema(value_type = String, example = "ok")]
     pub status: &'static str,
 }
 

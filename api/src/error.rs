@@ -12,11 +12,80 @@ use crate::request_id;
 /// Seconds a client should wait before retrying after a `503`.
 const RETRY_AFTER_SECONDS: u32 = 5;
 
+/// Every `error` code the API answers: the contract's table, plus `cors_refused` for a browser
+/// request from an origin `CORS_ORIGINS` does not list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: not JSON, not an object, or a field of the wrong JSON type.
+    InvalidJson,
+    /// 401: unknown account or wrong password.
+    InvalidCredentials,
+    /// 401: no bearer token.
+    MissingToken,
+    /// 401: malformed or forged token, unknown or consumed refresh token.
+    InvalidToken,
+    /// 401: the token's `exp` is past.
+    TokenExpired,
+    /// 401: the token's session has ended.
+    TokenRevoked,
+    /// 404: no such address or resource.
+    NotFound,
+    /// 405: the address exists, the method does not.
+    MethodNotAllowed,
+    /// 403: a cross-origin request from an origin, method or header not allowed.
+    CorsRefused,
+    /// 409: the email address is registered.
+    EmailTaken,
+    /// 409: the username is taken.
+    UsernameTaken,
+    /// 409: the patient already has profile data (operator commands only).
+    ProfileNotEmpty,
+    /// 413: the body is over the limit.
+    PayloadTooLarge,
+    /// 415: the body is not declared as JSON.
+    UnsupportedMediaType,
+    /// 422: fields break the rules; `fields` says which.
+    ValidationFailed,
+    /// 429: too many attempts; see `Retry-After`.
+    RateLimited,
+    /// 503: the database (or Redis) cannot be reached; see `Retry-After`.
+    ServiceUnavailable,
+    /// 500: a bug; the message says nothing more.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as it appears in the body.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidJson => "invalid_json",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::MissingToken => "missing_token",
+            Self::InvalidToken => "invalid_token",
+            Self::TokenExpired => "token_expired",
+            Self::TokenRevoked => "token_revoked",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::CorsRefused => "cors_refused",
+            Self::EmailTaken => "email_taken",
+            Self::UsernameTaken => "username_taken",
+            Self::ProfileNotEmpty => "profile_not_empty",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::ValidationFailed => "validation_failed",
+            Self::RateLimited => "rate_limited",
+            Self::ServiceUnavailable => "service_unavailable",
+            Self::Internal => "internal",
+        }
+    }
+}
+
 /// An error response of the API.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
     fields: Option<FieldErrors>,
     /// For 401s: whether a token was presented (the header then says `error="invalid_token"`).
@@ -25,16 +94,23 @@ pub struct ApiError {
     retry_after: Option<u64>,
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    message: &'a str,
+/// The body of every error response, whatever produced it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    /// Machine-readable code; the status and code table of the contract.
+    #[schema(value_type = crate::error::ErrorCode)]
+    pub error: &'a str,
+    /// Text for a person; never internals (SQL, stack traces, secrets).
+    #[schema(value_type = String, example = "Some fields are missing or invalid.")]
+    pub message: &'a str,
+    /// Only with `422 validation_failed`: the problem of each field.
     #[serde(skip_serializing_if = "Option::is_none")]
-    fields: Option<&'a FieldErrors>,
+    #[schema(value_type = BTreeMap<String, String>, example = json!({"email": "is not a valid email address"}))]
+    pub fields: Option<&'a FieldErrors>,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -47,14 +123,14 @@ impl ApiError {
 
     /// `400 invalid_json`.
     pub fn invalid_json(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_json", message)
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidJson, message)
     }
 
     /// `401 missing_token`.
     pub fn missing_token() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "missing_token",
+            ErrorCode::MissingToken,
             "This route needs an `Authorization: Bearer <token>` header.",
         )
     }
@@ -63,7 +139,7 @@ impl ApiError {
     pub fn not_found() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
             "There is nothing at this address.",
         )
     }
@@ -72,7 +148,7 @@ impl ApiError {
     pub fn method_not_allowed() -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
             "This address does not accept that method.",
         )
     }
@@ -81,7 +157,7 @@ impl ApiError {
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!("The request body is larger than {limit} bytes."),
         )
     }
@@ -90,7 +166,7 @@ impl ApiError {
     pub fn unsupported_media_type() -> Self {
         Self::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "The request body must be JSON, sent with `Content-Type: application/json`.",
         )
     }
@@ -101,7 +177,7 @@ impl ApiError {
             fields: Some(fields),
             ..Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
+                ErrorCode::ValidationFailed,
                 "Some fields are missing or invalid.",
             )
         }
@@ -113,7 +189,7 @@ impl ApiError {
             retry_after: Some(retry_after_seconds),
             ..Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+                ErrorCode::RateLimited,
                 format!("Too many attempts. Try again in {retry_after_seconds} seconds."),
             )
         }
@@ -123,21 +199,21 @@ impl ApiError {
     pub fn unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "service_unavailable",
+            ErrorCode::ServiceUnavailable,
             "The service cannot reach its database right now. Try again shortly.",
         )
     }
 
     /// `403 cors_refused`: a browser's cross-origin request this server does not allow.
     pub fn cors_refused(reason: String) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "cors_refused", reason)
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::CorsRefused, reason)
     }
 
     /// `503 service_unavailable` naming what cannot be reached.
     pub fn unavailable_because(message: &'static str) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "service_unavailable",
+            ErrorCode::ServiceUnavailable,
             message,
         )
     }
@@ -146,14 +222,14 @@ impl ApiError {
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "An unexpected error occurred. It has been logged.",
         )
     }
 
     /// The machine-readable code, such as `invalid_token`.
     pub fn code(&self) -> &'static str {
-        self.code
+        self.code.as_str()
     }
 
     fn with_token_presented(mut self) -> Self {
@@ -164,7 +240,7 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status.as_u16(), self.code)
+        write!(f, "{} {}", self.status.as_u16(), self.code.as_str())
     }
 }
 
@@ -175,44 +251,46 @@ impl From<ServiceError> for ApiError {
             ServiceError::Validation(fields) => Self::validation(fields),
             ServiceError::EmailTaken => Self::new(
                 S::CONFLICT,
-                "email_taken",
+                ErrorCode::EmailTaken,
                 "An account with this email address already exists.",
             ),
             ServiceError::UsernameTaken => Self::new(
                 S::CONFLICT,
-                "username_taken",
+                ErrorCode::UsernameTaken,
                 "This username is already taken.",
             ),
             ServiceError::InvalidCredentials => Self::new(
                 S::UNAUTHORIZED,
-                "invalid_credentials",
+                ErrorCode::InvalidCredentials,
                 "The email, username or password is incorrect.",
             ),
-            ServiceError::InvalidToken => {
-                Self::new(S::UNAUTHORIZED, "invalid_token", "The token is not valid.")
-                    .with_token_presented()
-            }
+            ServiceError::InvalidToken => Self::new(
+                S::UNAUTHORIZED,
+                ErrorCode::InvalidToken,
+                "The token is not valid.",
+            )
+            .with_token_presented(),
             ServiceError::TokenExpired => Self::new(
                 S::UNAUTHORIZED,
-                "token_expired",
+                ErrorCode::TokenExpired,
                 "The token has expired; refresh it or log in again.",
             )
             .with_token_presented(),
             ServiceError::TokenRevoked => Self::new(
                 S::UNAUTHORIZED,
-                "token_revoked",
+                ErrorCode::TokenRevoked,
                 "This session has ended; log in again.",
             )
             .with_token_presented(),
             ServiceError::PatientNotFound => Self::not_found(),
             ServiceError::SessionNotFound => Self::new(
                 S::NOT_FOUND,
-                "not_found",
+                ErrorCode::NotFound,
                 "You have no open session with that id.",
             ),
             ServiceError::ProfileNotEmpty => Self::new(
                 S::CONFLICT,
-                "profile_not_empty",
+                ErrorCode::ProfileNotEmpty,
                 "The patient already has profile data.",
             ),
             ServiceError::Unavailable(cause) => {
@@ -241,7 +319,7 @@ impl ResponseError for ApiError {
             let challenge = if self.token_presented {
                 format!(
                     "Bearer error=\"invalid_token\", error_description=\"{}\"",
-                    self.code
+                    self.code.as_str()
                 )
             } else {
                 "Bearer".to_owned()
@@ -256,9 +334,43 @@ impl ResponseError for ApiError {
             response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
         }
         response.json(ErrorBody {
-            error: self.code,
+            error: self.code.as_str(),
             message: &self.message,
             fields: self.fields.as_ref(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_code_is_written_in_the_body_as_the_document_names_it() {
+        for code in [
+            ErrorCode::InvalidJson,
+            ErrorCode::TokenRevoked,
+            ErrorCode::CorsRefused,
+            ErrorCode::RateLimited,
+            ErrorCode::ServiceUnavailable,
+        ] {
+            assert_eq!(
+                serde_json::to_value(code).expect("serialises"),
+                serde_json::Value::from(code.as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn a_429_says_when_to_come_back() {
+        let response = ApiError::rate_limited(42).error_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            Some("42")
+        );
     }
 }

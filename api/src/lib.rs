@@ -10,6 +10,7 @@ pub mod error;
 pub mod guard;
 pub mod json_body;
 pub mod logging;
+pub mod openapi;
 pub mod rate_limit;
 pub mod request_id;
 pub mod routes;

@@ -102,8 +102,7 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 .app_data(body_limit)
-                .configure(routes::health::configure)
-                .configure(routes::auth::configure)
+                .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
                 // Listed innermost first: rate limits see only real attempts, CORS headers
                 // reach 429s too, and every line logged carries the request id.

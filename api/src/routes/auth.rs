@@ -13,25 +13,52 @@ use crate::dto::{
 use crate::error::ApiError;
 use crate::guard::{Authenticated, BearerToken};
 use crate::json_body::JsonBody;
+use crate::openapi::{
+    BearerRejected, Conflict, CredentialsOrBearerRejected, Internal, InvalidCredentials,
+    InvalidJson, NotFound, PayloadTooLarge, RateLimited, RefreshRejected, ServiceUnavailable,
+    UnsupportedMediaType, ValidationFailed,
+};
 use crate::request_id;
-use crate::routes::resource;
+use crate::routes::Operation;
 use crate::state::AppState;
 
-/// Registers the `/auth` routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/auth/register", "POST").route(web::post().to(register)))
-        .service(resource("/auth/login", "POST").route(web::post().to(login)))
-        .service(resource("/auth/me", "GET").route(web::get().to(me)))
-        .service(resource("/auth/logout", "POST").route(web::post().to(logout)))
-        .service(resource("/auth/refresh", "POST").route(web::post().to(refresh)))
-        .service(resource("/auth/logout-all", "POST").route(web::post().to(logout_all)))
-        .service(resource("/auth/change-password", "POST").route(web::post().to(change_password)))
-        .service(resource("/auth/sessions", "GET").route(web::get().to(list_sessions)))
-        .service(
-            resource("/auth/sessions/{session_id}", "DELETE").route(web::delete().to(end_session)),
-        );
+/// The `/auth` operations.
+pub fn operations() -> Vec<Operation> {
+    [
+        Operation::of::<__path_register>(|r| r.to(register)),
+        Operation::of::<__path_login>(|r| r.to(login)),
+        Operation::of::<__path_me>(|r| r.to(me)),
+        Operation::of::<__path_refresh>(|r| r.to(refresh)),
+        Operation::of::<__path_logout>(|r| r.to(logout)),
+        Operation::of::<__path_logout_all>(|r| r.to(logout_all)),
+        Operation::of::<__path_change_password>(|r| r.to(change_password)),
+        Operation::of::<__path_list_sessions>(|r| r.to(list_sessions)),
+        Operation::of::<__path_end_session>(|r| r.to(end_session)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
+/// Trades a refresh token for a new access token and a new refresh token; the old one is
+/// consumed, and presenting it again later ends the session (theft).
+#[utoipa::path(
+    post,
+    path = "/auth/refresh",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair.", body = TokenResponse),
+        (status = 400, response = InvalidJson),
+        (status = 401, response = RefreshRejected),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = RateLimited),
+        (status = 503, response = ServiceUnavailable),
+        (status = 500, response = Internal),
+    )
+)]
 async fn refresh(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -49,6 +76,20 @@ async fn refresh(
     Ok(HttpResponse::Ok().json(TokenResponse::from(grant)))
 }
 
+/// Ends every session of the patient: all their access and refresh tokens stop working.
+#[utoipa::path(
+    post,
+    path = "/auth/logout-all",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every session ended.", body = MessageResponse,
+            example = json!({"message": "logged out of every session"})),
+        (status = 401, response = BearerRejected),
+        (status = 503, response = ServiceUnavailable),
+        (status = 500, response = Internal),
+    )
+)]
 async fn logout_all(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -63,6 +104,26 @@ async fn logout_all(
     }))
 }
 
+/// Changes the password: checks the current one, applies the registration rules to the new one,
+/// ends every other session and answers a fresh token pair for this one.
+#[utoipa::path(
+    post,
+    path = "/auth/change-password",
+    tag = "auth",
+    security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 200, description = "Password changed; a fresh token pair.", body = TokenResponse),
+        (status = 400, response = InvalidJson),
+        (status = 401, response = CredentialsOrBearerRejected),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = RateLimited),
+        (status = 503, response = ServiceUnavailable),
+        (status = 500, response = Internal),
+    )
+)]
 async fn change_password(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -91,6 +152,19 @@ async fn change_password(
     Ok(HttpResponse::Ok().json(TokenResponse::from(grant)))
 }
 
+/// The patient's open sessions, newest first ("where you are signed in").
+#[utoipa::path(
+    get,
+    path = "/auth/sessions",
+    tag = "sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Open sessions, newest first.", body = SessionsResponse),
+        (status = 401, response = BearerRejected),
+        (status = 503, response = ServiceUnavailable),
+        (status = 500, response = Internal),
+    )
+)]
 async fn list_sessions(
     state: web::Data<AppState>,
     Authenticated(who): Authenticated,
@@ -101,6 +175,22 @@ async fn list_sessions(
     }))
 }
 
+/// Ends one of the patient's sessions; its access and refresh tokens stop working at once.
+#[utoipa::path(
+    delete,
+    path = "/auth/sessions/{session_id}",
+    tag = "sessions",
+    security(("bearer" = [])),
+    params(("session_id" = String, Path, description = "A `session_id` from `GET /auth/sessions`.")),
+    responses(
+        (status = 200, description = "The session ended.", body = MessageResponse,
+            example = json!({"message": "session ended"})),
+        (status = 401, response = BearerRejected),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+        (status = 500, response = Internal),
+    )
+)]
 async fn end_session(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -121,6 +211,25 @@ async fn end_session(
     }))
 }
 
+/// Registers a patient and signs them in (a new session).
+#[utoipa::path(
+    post,
+    path = "/auth/register",
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Registered; the token response carries the new profile.",
+            body = TokenResponse),
+        (status = 400, response = InvalidJson),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = RateLimited),
+        (status = 503, response = ServiceUnavailable),
+        (status = 500, response = Internal),
+    )
+)]
 async fn register(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -140,6 +249,25 @@ async fn register(
     Ok(HttpResponse::Created().json(TokenResponse::from(grant)))
 }
 
+/// Logs in with `email` (or `username`) and password: a new session. An unknown account and a
+/// wrong password are indistinguishable.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in.", body = TokenResponse),
+        (status = 400, response = InvalidJson),
+        (status = 401, response = InvalidCredentials),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = RateLimited),
+        (status = 503, response = ServiceUnavailable),
+        (status = 500, response = Internal),
+    )
+)]
 async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -169,6 +297,19 @@ async fn login(
     }
 }
 
+/// The caller's profile: doctor, caregiver and prescriptions (newest `start_date` first).
+#[utoipa::path(
+    get,
+    path = "/auth/me",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's profile.", body = ProfileResponse),
+        (status = 401, response = BearerRejected),
+        (status = 503, response = ServiceUnavailable),
+        (status = 500, response = Internal),
+    )
+)]
 async fn me(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -182,6 +323,20 @@ async fn me(
     Ok(HttpResponse::Ok().json(ProfileResponse::from(profile)))
 }
 
+/// Ends the caller's session: its access and refresh tokens stop working on every instance.
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Logged out.", body = MessageResponse,
+            example = json!({"message": "logged out"})),
+        (status = 401, response = BearerRejected),
+        (status = 503, response = ServiceUnavailable),
+        (status = 500, response = Internal),
+    )
+)]
 async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -5,19 +5,46 @@ use actix_web::{web, HttpResponse};
 
 use crate::dto::StatusResponse;
 use crate::error::ApiError;
-use crate::routes::resource;
+use crate::openapi::ServiceUnavailable;
+use crate::routes::Operation;
 use crate::state::AppState;
 
-/// Registers the health routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/health", "GET").route(web::get().to(health)))
-        .service(resource("/ready", "GET").route(web::get().to(ready)));
+/// The health operations.
+pub fn operations() -> Vec<Operation> {
+    [
+        Operation::of::<__path_health>(|r| r.to(health)),
+        Operation::of::<__path_ready>(|r| r.to(ready)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
+/// Liveness: answers while the process runs, without touching the database.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "health",
+    responses(
+        (status = 200, description = "The process runs.", body = StatusResponse,
+            example = json!({"status": "ok"})),
+    )
+)]
 async fn health() -> HttpResponse {
     HttpResponse::Ok().json(StatusResponse { status: "ok" })
 }
 
+/// Readiness: answers `ready` when the database does.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "health",
+    responses(
+        (status = 200, description = "The database answers.", body = StatusResponse,
+            example = json!({"status": "ready"})),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if let Err(error) = state.db.ping().await {
         log::warn!("readiness check failed: database: {error}");

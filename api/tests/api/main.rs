@@ -11,6 +11,7 @@ mod hostile_input;
 mod login;
 mod logout;
 mod migrations;
+mod openapi;
 mod outage;
 mod profile;
 mod rate_limits;
