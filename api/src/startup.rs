@@ -18,7 +18,7 @@ use actix_web::ResponseError;
 use actix_web::{web, App, HttpServer};
 use database::{connect, ConnectError, Db};
 use sea_orm::DbErr;
-use service::{AuthService, Clock, ServiceError, SystemClock};
+use service::{AuditQueue, AuthService, Clock, ServiceError, SystemClock};
 
 use crate::error::ApiError;
 use crate::json_body::BodyLimit;
@@ -72,9 +72,10 @@ impl Application {
     ) -> Result<Self, StartupError> {
         let db = open_database(&settings).await?;
         let store = LimitStore::new(settings.redis.clone()).await?;
+        let audit_queue = AuditQueue::start(db.clone());
         let state = AppState {
             db,
-            auth: Arc::new(AuthService::new(settings.auth, clock)?),
+            auth: Arc::new(AuthService::new(settings.auth, clock)?.with_audit_queue(audit_queue)),
             limits: RateLimits::new(settings.rate_limits.clone(), store),
             client_ip: settings.trusted_proxies.clone(),
         };

@@ -116,7 +116,19 @@ pub(crate) async fn record<C: ConnectionTrait>(
     client: &ClientInfo,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    AuditEvent::insert(audit_event::ActiveModel {
+    AuditEvent::insert(row(entry, client, now))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// The row an event is stored as.
+pub(crate) fn row(
+    entry: AuditEntry<'_>,
+    client: &ClientInfo,
+    now: DateTime<Utc>,
+) -> audit_event::ActiveModel {
+    audit_event::ActiveModel {
         occurred_at: Set(now),
         patient_id: Set(entry.patient_id),
         event: Set(entry.action.code().to_owned()),
@@ -125,10 +137,7 @@ pub(crate) async fn record<C: ConnectionTrait>(
         ip: Set(client.ip.clone()),
         request_id: Set(client.request_id.clone()),
         ..Default::default()
-    })
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    }
 }
 
 /// How an operator names the patient whose trail they want.

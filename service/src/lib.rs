@@ -4,6 +4,7 @@
 //! open a transaction), so the same code runs on a pool, inside a transaction and in tests.
 
 pub mod audit;
+pub mod audit_queue;
 pub mod auth;
 pub mod clock;
 mod common_passwords;
@@ -17,6 +18,7 @@ pub mod tokens;
 pub mod validation;
 
 pub use audit::{AuditAction, LoginFailure, PatientRef};
+pub use audit_queue::AuditQueue;
 pub use auth::{
     AuthConfig, AuthService, AuthenticatedPatient, ClientInfo, Credentials, LoginId, SessionInfo,
     TokenGrant,
