@@ -5,7 +5,7 @@
 #   the example      http://127.0.0.1:B  built against A, served by `vite preview`
 #   the example too  http://127.0.0.1:C  an origin CORS_ORIGINS does not list
 # Builds and starts them all, stops them by PID. Screenshots, the JSON results and failure traces
-# go to ARTIFACTS_DIR (default ~/.cache/patient-auth/artifacts/browser, emptied first).
+# go to ARTIFACTS_DIR (default ~/.cache/patient-auth/artifacts/browser; a run replaces the last one's).
 # Installs Chromium from Debian when /usr/bin/chromium is missing, and the Node packages from the
 # lock files when node_modules is missing. PATIENT_AUTH_BIN=path skips the cargo build.
 # Arguments go to `playwright test` (e.g. `tests/browser/run.sh --grep CORS`).
@@ -72,8 +72,9 @@ serve_example "$app_url"
 serve_example "$other_url"
 
 log "playwright"
-rm -rf "$artifacts"
 mkdir -p "$artifacts"
+# Only what a run writes, in case ARTIFACTS_DIR points somewhere that holds more.
+rm -rf "$artifacts/results" "$artifacts/results.json" "$artifacts"/*.png
 status=0
 (cd "$here" && env API_URL="$pa_base" APP_URL="$app_url" OTHER_APP_URL="$other_url" \
   PATIENT_AUTH_BIN="$work/patient-auth" PATIENT_AUTH_DATABASE_URL="sqlite:///$work/api.db" \
