@@ -94,12 +94,24 @@ export function startApp(root: HTMLElement): void {
   }
 
   // After a reload the access token is gone (memory only), but the tab kept its refresh token.
-  if (session.canResume) {
+  function resume(): void {
     void session.refresh().then((outcome) => {
       if (outcome === "refreshed") void showSignedIn();
-      else if (outcome === "unavailable") showSignedOut(describeNetworkFailure());
+      else if (outcome === "unavailable") showCannotResume();
     });
-  } else {
-    showSignedOut();
   }
+
+  /** The refresh token is kept: the patient may try again, or sign in anew. */
+  function showCannotResume(): void {
+    const again = h("button", { type: "button", "data-testid": "resume" }, "Try again");
+    again.addEventListener("click", resume);
+    const problem =
+      session.problem === "unreachable"
+        ? describeNetworkFailure()
+        : "Your session could not be restored yet: the server is busy or limiting attempts from this address.";
+    show(root, h("p", { class: "notice", "data-testid": "notice" }, problem, " ", again));
+  }
+
+  if (session.canResume) resume();
+  else showSignedOut();
 }

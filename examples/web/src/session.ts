@@ -7,11 +7,14 @@
 //   server accepts each refresh token once, and one presented again more than a couple of
 //   seconds after its use is taken for theft and ends the whole session.
 // - When the server refuses the refresh token (401), the session is over: onEnded is told why.
+//   When it cannot answer (network, 429, 503), the refresh token is kept for another try.
 import type { PatientAuthClient, TokenResponse } from "@patient-auth/client";
 import { REFRESH_MARGIN_SECONDS, REFRESH_RETRY_SECONDS } from "./config";
 import type { RefreshTokenStore } from "./refresh-token-store";
 
 export type RefreshOutcome = "refreshed" | "ended" | "unavailable";
+/** Why a refresh was "unavailable": no answer at all, or 429 / 503. */
+export type RefreshProblem = "unreachable" | "busy";
 
 export class Session {
   readonly #api: PatientAuthClient;
@@ -21,6 +24,7 @@ export class Session {
   #renewsAt: Date | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #inFlight: Promise<RefreshOutcome> | null = null;
+  #problem: RefreshProblem | null = null;
 
   /** `api` must be a client that sends no Authorization header (refresh needs none). */
   constructor(api: PatientAuthClient, store: RefreshTokenStore, onEnded: (reason: string) => void) {
@@ -36,6 +40,11 @@ export class Session {
   /** When the next renewal is planned (null when signed out). */
   get renewsAt(): Date | null {
     return this.#renewsAt;
+  }
+
+  /** Why the last refresh answered "unavailable". */
+  get problem(): RefreshProblem | null {
+    return this.#problem;
   }
 
   /** True when this tab holds a refresh token, e.g. after a reload. */
@@ -73,6 +82,7 @@ export class Session {
       this.#over("You are signed out.");
       return "ended";
     }
+    this.#problem = null;
     try {
       const { data, response } = await this.#api.POST("/auth/refresh", {
         body: { refresh_token: refreshToken },
@@ -85,10 +95,18 @@ export class Session {
         this.#over("Your session has ended. Please sign in again.");
         return "ended";
       }
+      // 429 (too many attempts from this address) or 503: the server says when to come back.
+      const retryAfter = Number(response.headers.get("Retry-After"));
+      return this.#unavailable("busy", retryAfter > 0 ? retryAfter : REFRESH_RETRY_SECONDS);
     } catch {
-      // The network or the server is away: keep the refresh token and try again soon.
+      return this.#unavailable("unreachable", REFRESH_RETRY_SECONDS);
     }
-    this.#schedule(REFRESH_RETRY_SECONDS);
+  }
+
+  /** Keeps the refresh token; a live session tries again later, a tab being restored waits to be asked. */
+  #unavailable(problem: RefreshProblem, retryInSeconds: number): RefreshOutcome {
+    this.#problem = problem;
+    if (this.#accessToken !== null) this.#schedule(retryInSeconds);
     return "unavailable";
   }
 
@@ -100,6 +118,7 @@ export class Session {
   #schedule(seconds: number): void {
     clearTimeout(this.#timer);
     this.#renewsAt = new Date(Date.now() + seconds * 1000);
-    this.#timer = setTimeout(() => void this.refresh(), seconds * 1000);
+    // setTimeout fires at once beyond 2^31 - 1 ms (24.8 days): cap the wait.
+    this.#timer = setTimeout(() => void this.refresh(), Math.min(seconds * 1000, 2 ** 31 - 1));
   }
 }
