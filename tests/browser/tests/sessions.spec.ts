@@ -42,3 +42,25 @@ test("a reload keeps the tab signed in with one refresh; a new tab starts signed
   await expect(newTab.getByTestId("login-form")).toBeVisible();
   expect(await newTab.evaluate(() => sessionStorage.length + localStorage.length)).toBe(0);
 });
+
+test("a reload while the server turns refreshes away (429) keeps the refresh token and offers to try again", async ({ page }) => {
+  await page.goto(env.appUrl);
+  await register(page, newPatient());
+
+  // What a patient behind a busy shared address meets with the default rate limits.
+  await page.route(`${env.apiUrl}/auth/refresh`, (route) =>
+    route.fulfill({
+      status: 429,
+      contentType: "application/json",
+      headers: { "Access-Control-Allow-Origin": env.appUrl, "Retry-After": "30" },
+      body: JSON.stringify({ error: "rate_limited", message: "Too many attempts." }),
+    }),
+  );
+  await page.reload();
+  await expect(page.getByTestId("notice")).toContainText("could not be restored yet");
+  expect(await page.evaluate(() => sessionStorage.length)).toBe(1);
+
+  await page.unroute(`${env.apiUrl}/auth/refresh`);
+  await page.getByTestId("resume").click();
+  await expect(page.getByTestId("profile")).toBeVisible();
+});
