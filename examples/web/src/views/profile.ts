@@ -53,13 +53,15 @@ function prescriptionsTable(prescriptions: Prescription[]): HTMLElement {
   }
   const row = (p: Prescription): HTMLElement =>
     h("tr", {}, ...[p.medication, p.dosage, p.frequency, p.start_date, p.end_date ?? "ongoing", p.notes].map((v) => h("td", {}, v ?? "")));
-  return h(
+  const table = h(
     "table",
     { "data-testid": "prescriptions" },
     h("caption", {}, "Prescriptions"),
     h("thead", {}, h("tr", {}, ...["Medication", "Dosage", "Frequency", "From", "Until", "Notes"].map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}, ...prescriptions.map(row)),
   );
+  // A narrow screen scrolls the table, not the page.
+  return h("div", { class: "table-scroll" }, table);
 }
 
 function details(rows: [string, string | null | undefined][]): HTMLElement {
