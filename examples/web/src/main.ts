@@ -1,0 +1,4 @@
+import { startApp } from "./app";
+
+const root = document.querySelector<HTMLElement>("#app");
+if (root) startApp(root);

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The browser test: Playwright drives Debian's Chromium through examples/web against a live
+# patient-auth, on three origins:
+#   patient-auth     http://127.0.0.1:A  CORS_ORIGINS=<the app's origin>, JWT_EXP_MINUTES=1, no leeway
+#   the example      http://127.0.0.1:B  built against A, served by `vite preview`
+#   the example too  http://127.0.0.1:C  an origin CORS_ORIGINS does not list
+# Builds and starts them all, stops them by PID. Screenshots, the JSON results and failure traces
+# go to ARTIFACTS_DIR (default ~/.cache/patient-auth/artifacts/browser; a run replaces the last one's).
+# Installs Chromium from Debian when /usr/bin/chromium is missing, and the Node packages from the
+# lock files when node_modules is missing. PATIENT_AUTH_BIN=path skips the cargo build.
+# Arguments go to `playwright test` (e.g. `tests/browser/run.sh --grep CORS`).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+# shellcheck source=../../.ci/lib/patient-auth.sh
+source "$repo/.ci/lib/patient-auth.sh"
+artifacts="${ARTIFACTS_DIR:-$HOME/.cache/patient-auth/artifacts/browser}"
+chromium="${CHROMIUM:-/usr/bin/chromium}"
+
+log() { printf '\n== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
+
+if [ ! -x "$chromium" ]; then
+  log "installing Chromium from Debian"
+  apt-get update -qq </dev/null >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium </dev/null >/dev/null
+fi
+for package in clients/typescript examples/web tests/browser; do
+  if [ ! -d "$repo/$package/node_modules" ]; then
+    log "npm ci in $package"
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$repo/$package" --no-audit --no-fund --loglevel=error
+  fi
+done
+
+work="$(mktemp -d)"
+preview_pids=()
+cleanup() {
+  pa_stop
+  for pid in "${preview_pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+app_url="http://127.0.0.1:$(pa_free_port)"
+other_url="http://127.0.0.1:$(pa_free_port)"
+[ "$app_url" != "$other_url" ] || other_url="http://127.0.0.1:$(pa_free_port)"
+
+log "patient-auth (CORS_ORIGINS=$app_url)"
+pa_build "$work"
+pa_start "$work" CORS_ORIGINS="$app_url" JWT_EXP_MINUTES=1 JWT_LEEWAY_SECONDS=0
+
+log "building examples/web against $pa_base"
+PATIENT_AUTH_URL="$pa_base" npm --prefix "$repo/examples/web" run --silent build -- --outDir "$work/web" --emptyOutDir --logLevel warn
+
+serve_example() { # serve_example URL: vite preview of the build on that URL's port
+  local port=${1##*:}
+  (cd "$repo/examples/web" && exec node node_modules/vite/bin/vite.js preview --outDir "$work/web" \
+    --host 127.0.0.1 --port "$port" --strictPort) </dev/null >"$work/preview-$port.log" 2>&1 &
+  preview_pids+=($!)
+  for _ in $(seq 1 40); do
+    if curl -fsS "$1/" >/dev/null 2>&1; then return 0; fi
+    sleep 0.25
+  done
+  cat "$work/preview-$port.log" >&2
+  echo "the example did not come up on $1" >&2
+  return 1
+}
+log "serving the example on $app_url and $other_url"
+serve_example "$app_url"
+serve_example "$other_url"
+
+log "playwright"
+mkdir -p "$artifacts"
+# Only what a run writes, in case ARTIFACTS_DIR points somewhere that holds more.
+rm -rf "$artifacts/results" "$artifacts/results.json" "$artifacts"/*.png
+status=0
+(cd "$here" && env API_URL="$pa_base" APP_URL="$app_url" OTHER_APP_URL="$other_url" \
+  PATIENT_AUTH_BIN="$work/patient-auth" PATIENT_AUTH_DATABASE_URL="sqlite:///$work/api.db" \
+  ARTIFACTS_DIR="$artifacts" CHROMIUM="$chromium" node node_modules/@playwright/test/cli.js test "$@") || status=$?
+
+if grep -q "panicked" "$work/server.log"; then
+  echo "the server panicked:" >&2
+  grep -A5 "panicked" "$work/server.log" >&2
+  status=1
+fi
+python3 - "$artifacts/results.json" <<'PY' || status=1
+import json, sys
+stats = json.load(open(sys.argv[1]))["stats"]
+print(f"\nbrowser tests: {stats['expected']} passed, {stats['unexpected'] + stats['flaky']} failed, "
+      f"{stats['skipped']} skipped in {stats['duration'] / 1000:.0f} s")
+sys.exit(1 if stats["unexpected"] or stats["flaky"] or not stats["expected"] else 0)
+PY
+echo "screenshots: $(ls "$artifacts"/*.png 2>/dev/null | tr '\n' ' ')"
+exit "$status"
