@@ -89,9 +89,11 @@ pub struct SessionResponse {
     pub expires_at: DateTime<Utc>,
     /// The `User-Agent` it signed in with.
     #[schema(example = "PatientApp/2.3 (Android 14)")]
+    #[schema(required = true)]
     pub user_agent: Option<String>,
     /// The address it signed in from.
     #[schema(example = "203.0.113.7")]
+    #[schema(required = true)]
     pub ip: Option<String>,
     /// Whether this is the session of the request.
     #[schema(example = true)]
@@ -158,6 +160,7 @@ pub struct ProfileResponse {
     pub patient_id: i32,
     /// Username, if any.
     #[schema(example = "patient1")]
+    #[schema(required = true)]
     pub username: Option<String>,
     /// Full name.
     #[schema(example = "Ahmed Ali")]
@@ -167,17 +170,21 @@ pub struct ProfileResponse {
     pub email: String,
     /// Phone number.
     #[schema(example = json!(null))]
+    #[schema(required = true)]
     pub phone: Option<String>,
     /// Date of birth, `YYYY-MM-DD`.
     #[schema(example = json!(null))]
+    #[schema(required = true)]
     pub date_of_birth: Option<NaiveDate>,
     /// When the account was created, RFC 3339 UTC with a `Z`.
     #[serde(serialize_with = "utc_seconds")]
     #[schema(example = "2026-11-24T10:00:00Z")]
     pub created_at: DateTime<Utc>,
     /// Assigned doctor.
+    #[schema(required = true)]
     pub doctor: Option<DoctorResponse>,
     /// Assigned caregiver.
+    #[schema(required = true)]
     pub caregiver: Option<CaregiverResponse>,
     /// Prescriptions, newest `start_date` first.
     pub prescriptions: Vec<PrescriptionResponse>,
@@ -194,10 +201,13 @@ pub struct DoctorResponse {
     pub name: String,
     /// Specialty.
     #[schema(example = "Cardiology")]
+    #[schema(required = true)]
     pub specialty: Option<String>,
     /// Email address.
+    #[schema(required = true)]
     pub email: Option<String>,
     /// Phone number.
+    #[schema(required = true)]
     pub phone: Option<String>,
 }
 
@@ -212,10 +222,13 @@ pub struct CaregiverResponse {
     pub name: String,
     /// Relationship to the patient.
     #[schema(example = "son")]
+    #[schema(required = true)]
     pub relationship: Option<String>,
     /// Email address.
+    #[schema(required = true)]
     pub email: Option<String>,
     /// Phone number.
+    #[schema(required = true)]
     pub phone: Option<String>,
 }
 
@@ -230,21 +243,26 @@ pub struct PrescriptionResponse {
     pub medication: String,
     /// Dosage.
     #[schema(example = "500 mg")]
+    #[schema(required = true)]
     pub dosage: Option<String>,
     /// How often.
     #[schema(example = "twice daily")]
+    #[schema(required = true)]
     pub frequency: Option<String>,
     /// First day, `YYYY-MM-DD`.
     #[schema(example = "2026-10-01")]
     pub start_date: NaiveDate,
     /// Last day, if any.
     #[schema(example = json!(null))]
+    #[schema(required = true)]
     pub end_date: Option<NaiveDate>,
     /// Notes.
     #[schema(example = json!(null))]
+    #[schema(required = true)]
     pub notes: Option<String>,
     /// Prescribing doctor.
     #[schema(example = 3)]
+    #[schema(required = true)]
     pub doctor_id: Option<i32>,
 }
 

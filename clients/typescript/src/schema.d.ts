@@ -247,19 +247,19 @@ export interface components {
              */
             caregiver_id: number;
             /** @description Email address. */
-            email?: string | null;
+            email: string | null;
             /**
              * @description Full name.
              * @example Omar Ali
              */
             name: string;
             /** @description Phone number. */
-            phone?: string | null;
+            phone: string | null;
             /**
              * @description Relationship to the patient.
              * @example son
              */
-            relationship?: string | null;
+            relationship: string | null;
         };
         /** @description `POST /auth/change-password`. */
         ChangePasswordRequest: {
@@ -285,19 +285,19 @@ export interface components {
              */
             doctor_id: number;
             /** @description Email address. */
-            email?: string | null;
+            email: string | null;
             /**
              * @description Full name.
              * @example Dr. Sara Hassan
              */
             name: string;
             /** @description Phone number. */
-            phone?: string | null;
+            phone: string | null;
             /**
              * @description Specialty.
              * @example Cardiology
              */
-            specialty?: string | null;
+            specialty: string | null;
         };
         /** @description The body of every error response, whatever produced it. */
         ErrorBody: {
@@ -358,23 +358,23 @@ export interface components {
              * @description Prescribing doctor.
              * @example 3
              */
-            doctor_id?: number | null;
+            doctor_id: number | null;
             /**
              * @description Dosage.
              * @example 500 mg
              */
-            dosage?: string | null;
+            dosage: string | null;
             /**
              * Format: date
              * @description Last day, if any.
              * @example null
              */
-            end_date?: string | null;
+            end_date: string | null;
             /**
              * @description How often.
              * @example twice daily
              */
-            frequency?: string | null;
+            frequency: string | null;
             /**
              * @description Medication name.
              * @example Metformin
@@ -384,7 +384,7 @@ export interface components {
              * @description Notes.
              * @example null
              */
-            notes?: string | null;
+            notes: string | null;
             /**
              * Format: int32
              * @description Prescription id.
@@ -400,7 +400,7 @@ export interface components {
         };
         /** @description A patient's profile: never a password hash, never a token. */
         ProfileResponse: {
-            caregiver?: null | components["schemas"]["CaregiverResponse"];
+            caregiver: null | components["schemas"]["CaregiverResponse"];
             /**
              * Format: date-time
              * @description When the account was created, RFC 3339 UTC with a `Z`.
@@ -412,8 +412,8 @@ export interface components {
              * @description Date of birth, `YYYY-MM-DD`.
              * @example null
              */
-            date_of_birth?: string | null;
-            doctor?: null | components["schemas"]["DoctorResponse"];
+            date_of_birth: string | null;
+            doctor: null | components["schemas"]["DoctorResponse"];
             /**
              * @description Email address.
              * @example ahmed@example.com
@@ -434,14 +434,14 @@ export interface components {
              * @description Phone number.
              * @example null
              */
-            phone?: string | null;
+            phone: string | null;
             /** @description Prescriptions, newest `start_date` first. */
             prescriptions: components["schemas"]["PrescriptionResponse"][];
             /**
              * @description Username, if any.
              * @example patient1
              */
-            username?: string | null;
+            username: string | null;
         };
         /** @description `POST /auth/refresh`. */
         RefreshRequest: {
@@ -499,7 +499,7 @@ export interface components {
              * @description The address it signed in from.
              * @example 203.0.113.7
              */
-            ip?: string | null;
+            ip: string | null;
             /**
              * Format: date-time
              * @description Last login, refresh or request (to the quarter hour).
@@ -515,7 +515,7 @@ export interface components {
              * @description The `User-Agent` it signed in with.
              * @example PatientApp/2.3 (Android 14)
              */
-            user_agent?: string | null;
+            user_agent: string | null;
         };
         /** @description `GET /auth/sessions`. */
         SessionsResponse: {
