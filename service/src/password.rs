@@ -75,10 +75,7 @@ impl PasswordHasher {
             let queue = Arc::clone(&queue);
             std::thread::Builder::new()
                 .name(format!("password-hash-{index}"))
-                .spawn(move || {
-                    yield_to_requests();
-                    run_jobs(&queue)
-                })
+                .spawn(move || run_jobs(&queue))
                 .map_err(internal)?;
         }
         Ok(Self {
@@ -126,26 +123,6 @@ impl PasswordHasher {
         });
         self.jobs.send(job).map_err(internal)?;
         answer.await.map_err(internal)
-    }
-}
-
-/// Lowers the calling hashing thread's scheduling priority to niceness 10 (Linux; elsewhere the
-/// closest the platform offers). Hashing then has the whole machine when nothing else runs, but
-/// when request handling wants a core too, the kernel gives it most of it: a login storm slows
-/// logins down instead of every other request. Failing to lower it is harmless, so only logged.
-fn yield_to_requests() {
-    // `Crossplatform` maps 0..=99 onto niceness 19..=-20; 22 is niceness 10.
-    const NICENESS_10: u8 = 22;
-    let lowered = thread_priority::ThreadPriorityValue::try_from(NICENESS_10)
-        .map_err(|error| error.to_string())
-        .and_then(|value| {
-            thread_priority::set_current_thread_priority(
-                thread_priority::ThreadPriority::Crossplatform(value),
-            )
-            .map_err(|error| error.to_string())
-        });
-    if let Err(error) = lowered {
-        log::warn!("password hashing runs at normal priority: {error}");
     }
 }
 
@@ -288,44 +265,6 @@ mod tests {
 
     fn secret(s: &str) -> SecretString {
         SecretString::from(s)
-    }
-
-    /// The niceness of this process's threads with the given name, from `/proc`.
-    #[cfg(target_os = "linux")]
-    fn niceness_of_threads_named(name: &str) -> Vec<i32> {
-        let mut found = Vec::new();
-        for task in std::fs::read_dir("/proc/self/task")
-            .expect("/proc")
-            .flatten()
-        {
-            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-            if comm.trim() != name {
-                continue;
-            }
-            let stat = std::fs::read_to_string(task.path().join("stat")).expect("stat");
-            // Fields after the `(comm)`: state is field 3, niceness field 19.
-            let after_comm = stat
-                .rsplit_once(") ")
-                .map(|(_, rest)| rest)
-                .expect("stat format");
-            let nice = after_comm.split(' ').nth(16).expect("nice field");
-            found.push(nice.parse().expect("number"));
-        }
-        found
-    }
-
-    #[cfg(target_os = "linux")]
-    #[tokio::test]
-    async fn hashing_threads_run_at_a_lower_priority_than_requests() {
-        let hasher = PasswordHasher::new(1).expect("hasher");
-        // The thread lowers its own priority when it starts; a hash proves it has.
-        hasher
-            .hash(secret("a-long-enough-passphrase"))
-            .await
-            .expect("hash");
-        let nice = niceness_of_threads_named("password-hash-0");
-        assert!(!nice.is_empty(), "the hashing thread exists");
-        assert!(nice.iter().all(|n| *n == 10), "niceness {nice:?}");
     }
 
     #[tokio::test]
