@@ -34,13 +34,13 @@ async fn health() -> HttpResponse {
     HttpResponse::Ok().json(StatusResponse { status: "ok" })
 }
 
-/// Readiness: answers `ready` when the database does.
+/// Readiness: answers `ready` when the database (and Redis, if configured) answer.
 #[utoipa::path(
     get,
     path = "/ready",
     tag = "health",
     responses(
-        (status = 200, description = "The database answers.", body = StatusResponse,
+        (status = 200, description = "The database (and Redis, if configured) answer.", body = StatusResponse,
             example = json!({"status": "ready"})),
         (status = 503, response = ServiceUnavailable),
     )

@@ -224,7 +224,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: answers `ready` when the database does. */
+        /** Readiness: answers `ready` when the database (and Redis, if configured) answer. */
         get: operations["ready"];
         put?: never;
         post?: never;
@@ -1192,7 +1192,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The database answers. */
+            /** @description The database (and Redis, if configured) answer. */
             200: {
                 headers: {
                     /** @description `no-store`. */
