@@ -339,6 +339,19 @@ mod tests {
     }
 
     #[test]
+    fn a_multi_row_insert_keeps_its_rows_and_numbers_every_parameter() {
+        // The audit trail's group commit writes several events in one statement.
+        assert_eq!(
+            to_tsql_with_nulls(
+                r#"INSERT INTO "audit_events" ("event", "ip", "request_id") VALUES ($1, $2, $3), ($4, $5, $6)"#,
+                &[false, true, false, false, false, true]
+            )
+            .expect("ok"),
+            "INSERT INTO [audit_events] ([event], [ip], [request_id]) VALUES (@P1, NULL, @P2), (@P3, @P4, NULL)"
+        );
+    }
+
+    #[test]
     fn null_parameters_are_written_as_null_and_the_rest_renumbered() {
         assert_eq!(
             to_tsql_with_nulls(
