@@ -35,6 +35,8 @@ pub enum AuditAction {
     RefreshReuseDetected,
     /// The patient changed their password; their other sessions ended.
     PasswordChanged,
+    /// A password change was refused: the current password given was wrong.
+    PasswordChangeFailed,
     /// The patient ended one session from their session list.
     SessionEnded,
     /// The patient's profile was read.
@@ -53,6 +55,7 @@ impl AuditAction {
             Self::Refresh => "refresh",
             Self::RefreshReuseDetected => "refresh_reuse_detected",
             Self::PasswordChanged => "password_changed",
+            Self::PasswordChangeFailed => "password_change_failed",
             Self::SessionEnded => "session_ended",
             Self::ProfileRead => "profile_read",
         }
@@ -95,6 +98,16 @@ impl<'a> AuditEntry<'a> {
             patient_id: Some(patient_id),
             session_id: Some(session_id),
             reason: None,
+        }
+    }
+
+    /// A refused password change in `session_id`: the current password was wrong.
+    pub(crate) fn password_change_failed(patient_id: i32, session_id: &'a str) -> Self {
+        Self {
+            action: AuditAction::PasswordChangeFailed,
+            patient_id: Some(patient_id),
+            session_id: Some(session_id),
+            reason: Some(LoginFailure::WrongPassword.code()),
         }
     }
 

@@ -559,6 +559,8 @@ impl AuthService {
             .verify(current_password, Some(patient.password_hash.clone()))
             .await?;
         if verification == Verification::Mismatch {
+            let entry = AuditEntry::password_change_failed(patient.patient_id, &who.session_id);
+            audit::record(db, entry, client, self.clock.now()).await?;
             return Err(ServiceError::InvalidCredentials);
         }
         check_new_password(

@@ -262,6 +262,30 @@ async fn session_actions_are_recorded_with_the_session_they_concern(app: TestApp
         "req-end",
     );
 
+    // A wrong current password (a stolen access token guessing) is recorded, like a failed login.
+    let wrong =
+        json!({"current_password": "not-the-password", "new_password": "a-brand-new-passphrase"});
+    let (reply, event) = the_one_event_of(
+        &app,
+        post(
+            &app,
+            "/auth/change-password",
+            "req-wrong-password",
+            Some(&second),
+            Some(wrong),
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, 401, "{}", reply.text);
+    assert_event(
+        &event,
+        "password_change_failed",
+        patient_id,
+        Some(&sid(&second)),
+        Some("wrong_password"),
+        "req-wrong-password",
+    );
+
     let body = json!({"current_password": PASSWORD, "new_password": "a-brand-new-passphrase"});
     let (reply, event) = the_one_event_of(
         &app,
