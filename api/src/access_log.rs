@@ -31,8 +31,10 @@ pub async fn middleware(
         Ok(response) => {
             let request = response.request();
             // The route pattern (`/auth/sessions/{session_id}`), never the raw path with its ids;
-            // requests no route claimed are logged without a route.
-            let route = request.match_pattern().unwrap_or_default();
+            // requests no route claimed are logged with the route `-`.
+            let route = request.match_pattern().unwrap_or_else(|| "-".to_owned());
+            // Also a field of its own, so the text format (which has no request scope) shows it.
+            let request_id = crate::request_id::current();
             let patient = request.extensions().get::<PatientOfRequest>().map(|p| p.0);
             let status = response.status().as_u16();
             let peer = request
@@ -43,13 +45,14 @@ pub async fn middleware(
                 Some(patient_id) => log::info!(
                     target: "access",
                     method = method.as_str(), route = route.as_str(), status = status,
-                    latency_ms = latency_ms, patient_id = patient_id, peer = peer.as_str();
+                    latency_ms = latency_ms, patient_id = patient_id, peer = peer.as_str(),
+                    request_id = request_id.as_str();
                     "{method} {route} {status} {latency_ms}ms"
                 ),
                 None => log::info!(
                     target: "access",
                     method = method.as_str(), route = route.as_str(), status = status,
-                    latency_ms = latency_ms, peer = peer.as_str();
+                    latency_ms = latency_ms, peer = peer.as_str(), request_id = request_id.as_str();
                     "{method} {route} {status} {latency_ms}ms"
                 ),
             }
