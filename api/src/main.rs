@@ -9,6 +9,11 @@ use api::startup::Application;
 use clap::Parser;
 use database::SettingsSources;
 
+/// mimalloc rather than glibc's malloc: request handling allocates many small, short-lived objects
+/// across threads, where glibc spent ~17% of the server's CPU under load.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[actix_web::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
