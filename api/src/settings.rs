@@ -404,6 +404,19 @@ mod tests {
             chrono::Duration::days(14)
         );
         assert_eq!(settings.max_body_bytes, 16 * 1024);
+        // The contract's default: 10 attempts a minute per client address.
+        assert_eq!(settings.rate_limits.per_client_per_minute, 10);
+        assert_eq!(settings.rate_limits.login_failures, 5);
+        assert!(settings.redis.is_none());
+        assert!(
+            settings.cors_origins.is_empty(),
+            "no CORS unless configured"
+        );
+        assert!(
+            settings.trusted_proxies.is_empty(),
+            "no proxy trusted unless configured"
+        );
+        assert_eq!(settings.log_format, LogFormat::Json);
         assert!(settings
             .warnings
             .iter()

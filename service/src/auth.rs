@@ -333,7 +333,8 @@ impl AuthService {
 
     /// The profile of the token's patient, with the session check and the profile read in one
     /// query (the hot path of `GET /auth/me`); the same rules as [`Self::authenticate`]. The read
-    /// is recorded in the audit trail: a second round trip, one `INSERT`.
+    /// is recorded in the audit trail before the profile is returned (through the audit queue's
+    /// group commit when the service has one).
     pub async fn profile_for_token<C: ConnectionTrait>(
         &self,
         db: &C,

@@ -20,8 +20,8 @@ const MEMORY_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// How often a Redis that was down at start-up is tried again.
 const REDIS_RETRY_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Redis connection settings.
-#[derive(Debug, Clone)]
+/// Redis connection settings (`Debug` leaves out the URL, which may hold a password).
+#[derive(Clone)]
 pub struct RedisSettings {
     /// `redis://…` address.
     pub url: String,
@@ -29,6 +29,16 @@ pub struct RedisSettings {
     pub key_prefix: String,
     /// Longest wait for a connection or an answer before falling back.
     pub timeout: Duration,
+}
+
+impl std::fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSettings")
+            .field("url", &"<redacted>")
+            .field("key_prefix", &self.key_prefix)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// Why the store could not be set up.
@@ -318,5 +328,22 @@ impl SharedRedis {
         let answered = matches!(answer, Ok(Ok(_)));
         self.mark(answered);
         answered
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_redis_password() {
+        let settings = RedisSettings {
+            url: "redis://:hunter2-secret@cache:6379/0".into(),
+            key_prefix: "patient-auth:".into(),
+            timeout: Duration::from_millis(250),
+        };
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("hunter2-secret"), "{shown}");
+        assert!(shown.contains("patient-auth:"), "{shown}");
     }
 }

@@ -1,5 +1,7 @@
 //! `/auth/*`: register, login, me, logout. Handlers extract, call one service function, map.
 
+use std::net::IpAddr;
+
 use actix_web::http::header::USER_AGENT;
 use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
@@ -274,13 +276,11 @@ async fn login(
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let credentials = credentials(body)?;
-    let client = client_info(&state, &req);
+    let address = state.client_ip.of_request(&req);
+    let client = client_info_from(address, &req);
     let attempt = state
         .limits
-        .begin_login(
-            login_name(&credentials.login),
-            state.client_ip.of_request(&req),
-        )
+        .begin_login(login_name(&credentials.login), address)
         .await?;
     match state.auth.login(&state.db, credentials, &client).await {
         Ok(grant) => {
@@ -383,10 +383,12 @@ fn login_name(login: &LoginId) -> &str {
 /// The user agent, the client's address (see [`crate::client_ip`]) and the request id, for
 /// the session and the audit trail.
 fn client_info(state: &AppState, req: &HttpRequest) -> ClientInfo {
+    client_info_from(state.client_ip.of_request(req), req)
+}
+
+/// [`client_info`] for a client address already worked out.
+fn client_info_from(address: Option<IpAddr>, req: &HttpRequest) -> ClientInfo {
     let user_agent = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok());
-    ClientInfo::new(
-        user_agent,
-        state.client_ip.of_request(req).map(|ip| ip.to_string()),
-    )
-    .with_request_id(&request_id::current())
+    ClientInfo::new(user_agent, address.map(|ip| ip.to_string()))
+        .with_request_id(&request_id::current())
 }

@@ -1,25 +1,12 @@
 //! What browsers see: CORS only for the configured origins, and the security headers on every
 //! response, errors included.
 
-use std::sync::Arc;
-
-use chrono::Utc;
 use reqwest::Method;
 use serde_json::json;
-use service::ManualClock;
 
-use crate::helpers::{read, start_server, Backend, Reply, TestDatabase};
+use crate::helpers::{read, sqlite_server, Reply};
 
 const APP: &str = "http://localhost:5173";
-
-async fn server(extra: &[(&str, &str)]) -> (String, TestDatabase, actix_web::dev::ServerHandle) {
-    let database = TestDatabase::create(Backend::Sqlite)
-        .await
-        .expect("sqlite is always there");
-    let (address, handle) =
-        start_server(&database.url, Arc::new(ManualClock::new(Utc::now())), extra).await;
-    (address, database, handle)
-}
 
 async fn send(method: Method, url: String, headers: &[(&str, &str)]) -> Reply {
     let mut request = reqwest::Client::new().request(method, url);
@@ -42,7 +29,7 @@ fn preflight(origin: &str) -> [(&str, &str); 3] {
 
 #[tokio::test]
 async fn listed_origins_get_cors_and_others_do_not() {
-    let (address, _db, _server) = server(&[(
+    let (address, _db, _server) = sqlite_server(&[(
         "CORS_ORIGINS",
         "http://localhost:5173, https://app.example.com",
     )])
@@ -147,7 +134,7 @@ async fn listed_origins_get_cors_and_others_do_not() {
 
 #[tokio::test]
 async fn without_cors_origins_there_are_no_cors_headers() {
-    let (address, _db, _server) = server(&[]).await;
+    let (address, _db, _server) = sqlite_server(&[]).await;
     let reply = send(
         Method::OPTIONS,
         format!("{address}/auth/login"),
@@ -161,7 +148,7 @@ async fn without_cors_origins_there_are_no_cors_headers() {
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
-    let (address, _db, _server) = server(&[("RATE_LIMIT_PER_MINUTE", "1")]).await;
+    let (address, _db, _server) = sqlite_server(&[("RATE_LIMIT_PER_MINUTE", "1")]).await;
     let login = |body: serde_json::Value| {
         let address = address.clone();
         async move {

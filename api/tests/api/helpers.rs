@@ -256,6 +256,19 @@ pub async fn start_server(
     (address, handle)
 }
 
+/// A server on a fresh SQLite database with extra settings, for suites about the HTTP layer rather
+/// than the database; returns its base URL, the database (dropped with it) and its stop handle.
+pub async fn sqlite_server(
+    extra: &[(&str, &str)],
+) -> (String, TestDatabase, actix_web::dev::ServerHandle) {
+    let database = TestDatabase::create(Backend::Sqlite)
+        .await
+        .expect("sqlite is always there");
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let (address, handle) = start_server(&database.url, clock, extra).await;
+    (address, database, handle)
+}
+
 /// Runs `test` against a fresh application on `backend` (or prints why it was skipped).
 pub async fn run<F, Fut>(backend: Backend, test: F)
 where

@@ -9,17 +9,9 @@ use chrono::Utc;
 use serde_json::{json, Value};
 use service::ManualClock;
 
-use crate::helpers::{read, start_server, Backend, Relay, Reply, TestDatabase, PASSWORD};
-
-/// A server on a fresh SQLite database with the given settings.
-async fn server(extra: &[(&str, &str)]) -> (String, TestDatabase, actix_web::dev::ServerHandle) {
-    let database = TestDatabase::create(Backend::Sqlite)
-        .await
-        .expect("sqlite is always there");
-    let clock = Arc::new(ManualClock::new(Utc::now()));
-    let (address, handle) = start_server(&database.url, clock, extra).await;
-    (address, database, handle)
-}
+use crate::helpers::{
+    read, sqlite_server, start_server, Backend, Relay, Reply, TestDatabase, PASSWORD,
+};
 
 /// Extra request headers.
 type Headers<'a> = Vec<(&'a str, &'a str)>;
@@ -69,7 +61,7 @@ async fn register(address: &str, email: &str) -> Reply {
 
 #[tokio::test]
 async fn every_limited_route_answers_429_per_client_address() {
-    let (address, _db, _server) = server(&[("RATE_LIMIT_PER_MINUTE", "3")]).await;
+    let (address, _db, _server) = sqlite_server(&[("RATE_LIMIT_PER_MINUTE", "3")]).await;
     let registered = register(&address, "limits@example.com").await;
     assert_eq!(registered.status, 201, "{}", registered.text);
     let token = registered.body["token"].as_str().expect("token").to_owned();
@@ -136,7 +128,7 @@ async fn every_limited_route_answers_429_per_client_address() {
 #[tokio::test]
 async fn forwarded_for_counts_only_behind_a_trusted_proxy() {
     // Not trusted: a client cannot escape its limit by inventing addresses.
-    let (address, _db, _server) = server(&[("RATE_LIMIT_PER_MINUTE", "2")]).await;
+    let (address, _db, _server) = sqlite_server(&[("RATE_LIMIT_PER_MINUTE", "2")]).await;
     let body = json!({"email": "nobody@example.com", "password": "wrong-password"});
     for n in 0..2 {
         let spoofed = format!("203.0.113.{n}");
@@ -159,7 +151,7 @@ async fn forwarded_for_counts_only_behind_a_trusted_proxy() {
     assert_rate_limited(&reply, "spoofed X-Forwarded-For");
 
     // Trusted proxy: each client behind it has its own allowance.
-    let (address, _db, _server) = server(&[
+    let (address, _db, _server) = sqlite_server(&[
         ("RATE_LIMIT_PER_MINUTE", "2"),
         ("TRUSTED_PROXIES", "127.0.0.1/32, ::1"),
     ])
@@ -194,7 +186,7 @@ async fn forwarded_for_counts_only_behind_a_trusted_proxy() {
 
 #[tokio::test]
 async fn failed_logins_lock_the_account_from_that_address_only() {
-    let (address, _db, _server) = server(&[
+    let (address, _db, _server) = sqlite_server(&[
         ("LOGIN_FAILURE_LIMIT", "3"),
         ("TRUSTED_PROXIES", "127.0.0.1"),
     ])
