@@ -18,7 +18,7 @@ use crate::clock::Clock;
 use crate::error::{is_unique_violation, unique_violation_message, ServiceError};
 use crate::lookup::{patient_by_email, patient_by_username};
 use crate::password::{PasswordHasher, Verification};
-use crate::profile::{self, Profile};
+use crate::profile::{self, Profile, SessionStatus};
 use crate::sessions::{self, EndReason, PurgeReport};
 use crate::tokens::{refresh_token_hash, TokenCodec};
 use crate::validation::{check_new_password, NewPatient, RegistrationForm};
@@ -328,7 +328,8 @@ impl AuthService {
     ) -> Result<AuthenticatedPatient, ServiceError> {
         let (patient_id, session_id) = self.token_subject(token)?;
         let session = sessions::find(db, &session_id).await?;
-        self.admit(db, patient_id, session).await
+        self.admit(db, patient_id, session_id, session.map(Into::into))
+            .await
     }
 
     /// The profile of the token's patient, with the session check and the profile read in one
@@ -347,7 +348,7 @@ impl AuthService {
                 Some((session, profile)) => (Some(session), Some(profile)),
                 None => (None, None),
             };
-        let who = self.admit(db, patient_id, session).await?;
+        let who = self.admit(db, patient_id, session_id, session).await?;
         let profile = profile.ok_or(ServiceError::InvalidToken)?;
         self.record_profile_read(db, &who, client).await?;
         Ok(profile)
@@ -379,7 +380,8 @@ impl AuthService {
         &self,
         db: &C,
         patient_id: i32,
-        session: Option<auth_session::Model>,
+        session_id: String,
+        session: Option<SessionStatus>,
     ) -> Result<AuthenticatedPatient, ServiceError> {
         // A deleted patient's sessions are deleted with them (cascade), so "no session" covers it.
         let session = session.ok_or(ServiceError::InvalidToken)?;
@@ -392,11 +394,11 @@ impl AuthService {
         // "Last used" is kept to the quarter hour: at most one write per session that often.
         let now = self.clock.now();
         if now - session.last_used_at > LAST_USED_RESOLUTION {
-            sessions::touch(db, &session.session_id, now).await?;
+            sessions::touch(db, &session_id, now).await?;
         }
         Ok(AuthenticatedPatient {
             patient_id,
-            session_id: session.session_id,
+            session_id,
         })
     }
 

@@ -25,5 +25,5 @@ pub use auth::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ServiceError;
-pub use profile::Profile;
+pub use profile::{PatientDetails, Profile, SessionStatus};
 pub use validation::{FieldErrors, NewPatient, RegistrationForm};
