@@ -106,8 +106,9 @@ pub async fn load<C: ConnectionTrait>(db: &C, patient_id: i32) -> Result<Option<
     read_profile(&rows)
 }
 
-/// The session `session_id` of patient `patient_id` (ended or not) with that patient's profile,
-/// in the same single query; `None` when there is no such session for that patient.
+/// The session `session_id` (ended or not) with the profile of patient `patient_id`, in the same
+/// single query; `None` when either does not exist. The session is looked up by its id alone:
+/// whose it is, is [`SessionStatus::patient_id`] for the caller to check.
 pub async fn load_with_session<C: ConnectionTrait>(
     db: &C,
     patient_id: i32,
@@ -140,11 +141,11 @@ fn profile_statement(backend: DbBackend, patient_id: i32, session_id: Option<&st
         let placeholder = session_id.map(|_| "");
         backend.build(&profile_query(0, placeholder)).sql
     });
-    // The values in the order the query binds them: the patient, then the session.
-    let mut values = vec![Value::from(patient_id)];
-    if let Some(session_id) = session_id {
-        values.push(Value::from(session_id));
-    }
+    // The values in the order the query binds them: the session (in its join), then the patient.
+    let values = match session_id {
+        Some(session_id) => vec![Value::from(session_id), Value::from(patient_id)],
+        None => vec![Value::from(patient_id)],
+    };
     Statement::from_sql_and_values(backend, sql.as_str(), values)
 }
 
@@ -259,13 +260,14 @@ fn profile_query(patient_id: i32, session_id: Option<&str>) -> SelectStatement {
         ] {
             query.expr_as(Expr::col((AuthSession, col)), Alias::new(name));
         }
-        query
-            .inner_join(
-                AuthSession,
-                Expr::col((Patient, patient::Column::PatientId))
-                    .equals((AuthSession, auth_session::Column::PatientId)),
-            )
-            .and_where(Expr::col((AuthSession, auth_session::Column::SessionId)).eq(session_id));
+        // Joined by its key alone, not by patient: the planner then has only the primary key to
+        // find it by. (Joined on `patient_id` too, PostgreSQL may cache a plan that walks every
+        // session of the patient — hundreds for an active one.) The session's owner is checked
+        // by the caller.
+        query.inner_join(
+            AuthSession,
+            Expr::col((AuthSession, auth_session::Column::SessionId)).eq(session_id),
+        );
     }
     query
         .order_by((Prescription, prescription::Column::StartDate), Order::Desc)
