@@ -6,6 +6,7 @@ use std::time::Duration;
 use database::{settings_sources, DatabaseUrl, PoolSettings, SettingsSources};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use service::password::HashPriority;
 use service::AuthConfig;
 
 use crate::client_ip::TrustedProxies;
@@ -54,6 +55,7 @@ struct RawSettings {
     refresh_reuse_grace_seconds: i64,
     max_body_bytes: usize,
     password_hash_concurrency: usize,
+    password_hash_priority: HashPriority,
     http_workers: usize,
     session_cleanup_interval_seconds: u64,
     rate_limit_per_minute: u64,
@@ -251,6 +253,7 @@ impl Settings {
                 refresh_token_lifetime: chrono::Duration::days(refresh_days),
                 refresh_reuse_grace: chrono::Duration::seconds(reuse_grace),
                 hash_concurrency,
+                hash_priority: raw.password_hash_priority,
             },
             max_body_bytes,
             http_workers: in_range("http_workers", raw.http_workers, 0, 256)?,

@@ -13,7 +13,7 @@ use database::Db;
 use database::{connect, DatabaseUrl, PoolSettings};
 use sea_orm::ConnectionTrait;
 use secrecy::{ExposeSecret, SecretString};
-use service::password::PasswordHasher;
+use service::password::{HashPriority, PasswordHasher};
 use service::tokens::TokenCodec;
 use service::{AuthConfig, AuthService, ClientInfo, RegistrationForm, SystemClock};
 
@@ -35,6 +35,7 @@ fn config() -> AuthConfig {
         refresh_token_lifetime: chrono::Duration::days(14),
         refresh_reuse_grace: chrono::Duration::seconds(2),
         hash_concurrency: 1,
+        hash_priority: HashPriority::Normal,
     }
 }
 
@@ -92,7 +93,7 @@ async fn revocation_check(name: &str, db: &Db, auth: &AuthService, codec: &Token
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let hasher = PasswordHasher::new(1).expect("hasher");
+    let hasher = PasswordHasher::new(1, HashPriority::Normal).expect("hasher");
     let hash = hasher
         .hash(SecretString::from("correct-horse-battery"))
         .await

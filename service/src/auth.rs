@@ -17,7 +17,7 @@ use crate::audit_queue::AuditQueue;
 use crate::clock::Clock;
 use crate::error::{is_unique_violation, unique_violation_message, ServiceError};
 use crate::lookup::{patient_by_email, patient_by_username};
-use crate::password::{PasswordHasher, Verification};
+use crate::password::{HashPriority, PasswordHasher, Verification};
 use crate::profile::{self, Profile, SessionStatus};
 use crate::sessions::{self, EndReason, PurgeReport};
 use crate::tokens::{refresh_token_hash, TokenCodec};
@@ -42,6 +42,8 @@ pub struct AuthConfig {
     pub refresh_reuse_grace: Duration,
     /// Password hashes computed at once (0 = one per core).
     pub hash_concurrency: usize,
+    /// How the hashing threads share the cores with request handling.
+    pub hash_priority: HashPriority,
 }
 
 /// Where a request came from: kept with a new session so a patient can recognise their devices,
@@ -179,7 +181,7 @@ impl AuthService {
                 config.access_token_lifetime,
                 config.leeway,
             ),
-            passwords: PasswordHasher::new(config.hash_concurrency)?,
+            passwords: PasswordHasher::new(config.hash_concurrency, config.hash_priority)?,
             clock,
             refresh_lifetime: config.refresh_token_lifetime,
             keep_ended_sessions_for: config.access_token_lifetime + config.leeway,
@@ -326,6 +328,7 @@ impl AuthService {
         db: &C,
         token: &str,
     ) -> Result<AuthenticatedPatient, ServiceError> {
+        let _serving = self.passwords.serving();
         let (patient_id, session_id) = self.token_subject(token)?;
         let session = sessions::find(db, &session_id).await?;
         self.admit(db, patient_id, session_id, session.map(Into::into))
@@ -342,6 +345,7 @@ impl AuthService {
         token: &str,
         client: &ClientInfo,
     ) -> Result<Profile, ServiceError> {
+        let _serving = self.passwords.serving();
         let (patient_id, session_id) = self.token_subject(token)?;
         let (session, profile) =
             match profile::load_with_session(db, patient_id, &session_id).await? {
@@ -449,6 +453,7 @@ impl AuthService {
     where
         C: ConnectionTrait + TransactionTrait,
     {
+        let _serving = self.passwords.serving();
         let presented = refresh_token.expose_secret();
         let well_formed = !presented.is_empty()
             && presented.len() <= REFRESH_TOKEN_MAX

@@ -6,8 +6,21 @@
 //! allocator kept those blocks around in fragmented arenas: ~940 MiB resident after a 1000-login
 //! burst on Tokio's blocking pool, still ~240 MiB on two fixed threads. So each hashing thread
 //! owns one working area for its life and every hash on that thread reuses it.
+//!
+//! By default the hashing threads run below everything else ([`HashPriority::Idle`]): a hash is
+//! 14 ms of pure CPU, and at equal priority a burst of logins held the cores long enough to
+//! triple the latency of patients' other requests. Below them, logins get every cycle nothing
+//! else wants, which on a quiet server is all of them.
+//!
+//! The scheduler cannot see a database on the same machine, though: with every core hashing,
+//! PostgreSQL's processes waited for a time slice and reads slowed down four-fold all the same.
+//! So with two or more threads, one is a spare: it hashes only while no other request is being
+//! served ([`PasswordHasher::serving`]). Logins alone get every core; logins among reads get all
+//! but one, which stays with the reads.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
 use std::cell::RefCell;
 
@@ -15,12 +28,30 @@ use argon2::password_hash::{Output, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 
+use serde::Deserialize;
+
 use crate::error::ServiceError;
 
 /// OWASP's argon2id recommendation: 19 MiB of memory, two passes, one lane.
 const MEMORY_KIB: u32 = 19_456;
 const ITERATIONS: u32 = 2;
 const LANES: u32 = 1;
+
+/// How the hashing threads share the cores with request handling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HashPriority {
+    /// Below every other thread (Linux `SCHED_IDLE`): requests are never kept waiting behind a
+    /// hash; under a flood of other work, logins slow down instead. Elsewhere than Linux, as
+    /// `Normal`.
+    #[default]
+    Idle,
+    /// The same as request handling.
+    Normal,
+}
+
+/// How often the spare hashing thread looks again whether requests are still being served.
+const SPARE_RECHECK: Duration = Duration::from_millis(2);
 
 /// The outcome of checking a password against a stored hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +77,8 @@ pub struct PasswordHasher {
     /// A hash of a random password, verified when an account does not exist so that unknown
     /// accounts cost the same as wrong passwords.
     dummy_hash: Arc<str>,
+    /// Requests being served that do not hash; the spare thread rests while there are any.
+    serving: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -58,7 +91,7 @@ impl std::fmt::Debug for PasswordHasher {
 
 impl PasswordHasher {
     /// A hasher running at most `concurrency` hashes at once (0 = one per core).
-    pub fn new(concurrency: usize) -> Result<Self, ServiceError> {
+    pub fn new(concurrency: usize, priority: HashPriority) -> Result<Self, ServiceError> {
         let params = Params::new(MEMORY_KIB, ITERATIONS, LANES, None).map_err(internal)?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let concurrency = if concurrency == 0 {
@@ -71,11 +104,21 @@ impl PasswordHasher {
         let dummy_hash = hash_with(&argon2, &random)?;
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
+        let serving = Arc::new(AtomicUsize::new(0));
         for index in 0..concurrency {
             let queue = Arc::clone(&queue);
+            let serving = Arc::clone(&serving);
+            let spare = concurrency > 1 && index == concurrency - 1;
             std::thread::Builder::new()
                 .name(format!("password-hash-{index}"))
-                .spawn(move || run_jobs(&queue))
+                .spawn(move || {
+                    lower_priority(priority);
+                    if spare {
+                        run_spare_jobs(&queue, &serving);
+                    } else {
+                        run_jobs(&queue);
+                    }
+                })
                 .map_err(internal)?;
         }
         Ok(Self {
@@ -83,7 +126,15 @@ impl PasswordHasher {
             jobs,
             threads: concurrency,
             dummy_hash: dummy_hash.into(),
+            serving,
         })
+    }
+
+    /// Marks a request that does not hash as being served, until the guard is dropped; while any
+    /// is, the spare hashing thread leaves its core to them.
+    pub fn serving(&self) -> Serving<'_> {
+        self.serving.fetch_add(1, Ordering::Relaxed);
+        Serving(&self.serving)
     }
 
     /// Hashes a password into an argon2id PHC string.
@@ -123,6 +174,64 @@ impl PasswordHasher {
         });
         self.jobs.send(job).map_err(internal)?;
         answer.await.map_err(internal)
+    }
+}
+
+/// Puts the calling thread below request handling when `priority` asks for it. A refusal by
+/// the system only costs latency, so it is logged, not fatal.
+fn lower_priority(priority: HashPriority) {
+    if priority != HashPriority::Idle {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::unix::{
+            set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
+            ThreadSchedulePolicy,
+        };
+        use thread_priority::ThreadPriority;
+        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+        if let Err(error) =
+            set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle)
+        {
+            log::warn!("password hashing runs at normal priority: {error:?}");
+        }
+    }
+}
+
+/// A request being served (see [`PasswordHasher::serving`]); counted until dropped.
+#[derive(Debug)]
+#[must_use = "the request counts as served only while the guard lives"]
+pub struct Serving<'a>(&'a AtomicUsize);
+
+impl Drop for Serving<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The spare hashing thread: like [`run_jobs`], but takes a job only while no request is being
+/// served, and looks again every [`SPARE_RECHECK`].
+fn run_spare_jobs(queue: &Mutex<mpsc::Receiver<Job>>, serving: &AtomicUsize) {
+    loop {
+        while serving.load(Ordering::Relaxed) > 0 {
+            std::thread::sleep(SPARE_RECHECK);
+        }
+        let receiver = match queue.lock() {
+            Ok(receiver) => receiver,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        // Waiting for the queue may have taken a while: look again before taking a job.
+        if serving.load(Ordering::Relaxed) > 0 {
+            continue;
+        }
+        let next = receiver.recv_timeout(SPARE_RECHECK);
+        drop(receiver);
+        match next {
+            Ok(job) => job(),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
     }
 }
 
@@ -263,13 +372,77 @@ fn internal(error: impl std::fmt::Display) -> ServiceError {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn the_spare_thread_hashes_only_while_no_request_is_served() {
+        let hasher = PasswordHasher::new(2, HashPriority::Normal).expect("hasher");
+        let thread_name = || std::thread::current().name().map(str::to_owned);
+        // The first thread is busy with a long job; while a request is being served, the next
+        // job waits for it rather than going to the spare thread.
+        let serving = hasher.serving();
+        // A spare thread already waiting for a job when the request began may take one within
+        // SPARE_RECHECK; past that, it rests.
+        tokio::time::sleep(SPARE_RECHECK * 10).await;
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let first = hasher.clone();
+        let busy = tokio::spawn(async move {
+            first
+                .run_blocking(move || {
+                    let _ = hold.recv();
+                    thread_name()
+                })
+                .await
+        });
+        tokio::time::sleep(SPARE_RECHECK * 10).await;
+        let waiting = hasher.run_blocking(thread_name);
+        tokio::pin!(waiting);
+        let raced = tokio::time::timeout(Duration::from_millis(100), &mut waiting).await;
+        assert!(
+            raced.is_err(),
+            "the spare thread took a job during a request"
+        );
+        // The request ends: the spare thread takes the waiting job.
+        drop(serving);
+        let spare = tokio::time::timeout(Duration::from_secs(5), &mut waiting)
+            .await
+            .expect("the spare thread never took the job")
+            .expect("job");
+        assert_eq!(spare.as_deref(), Some("password-hash-1"));
+        release.send(()).expect("release");
+        let first_thread = busy.await.expect("task").expect("job");
+        assert_eq!(first_thread.as_deref(), Some("password-hash-0"));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_run_below_requests_unless_told_otherwise() {
+        use thread_priority::unix::{
+            thread_schedule_policy, NormalThreadSchedulePolicy, ThreadSchedulePolicy,
+        };
+        let policy_of_a_hashing_thread = |priority| async move {
+            let hasher = PasswordHasher::new(1, priority).expect("hasher");
+            hasher
+                .run_blocking(thread_schedule_policy)
+                .await
+                .expect("job")
+                .expect("policy")
+        };
+        assert_eq!(
+            policy_of_a_hashing_thread(HashPriority::Idle).await,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
+        );
+        assert_eq!(
+            policy_of_a_hashing_thread(HashPriority::Normal).await,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other)
+        );
+    }
+
     fn secret(s: &str) -> SecretString {
         SecretString::from(s)
     }
 
     #[tokio::test]
     async fn a_hash_verifies_its_own_password_only() {
-        let hasher = PasswordHasher::new(2).expect("hasher");
+        let hasher = PasswordHasher::new(2, HashPriority::Normal).expect("hasher");
         let hash = hasher.hash(secret("secret-pass")).await.expect("hash");
         assert!(
             hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
@@ -330,7 +503,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_account_is_a_mismatch() {
-        let hasher = PasswordHasher::new(1).expect("hasher");
+        let hasher = PasswordHasher::new(1, HashPriority::Normal).expect("hasher");
         assert_eq!(
             hasher
                 .verify(secret("anything"), None)
@@ -347,7 +520,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_passlib_bcrypt_hash_matches_and_asks_for_an_upgrade() {
-        let hasher = PasswordHasher::new(1).expect("hasher");
+        let hasher = PasswordHasher::new(1, HashPriority::Normal).expect("hasher");
         let check =
             |password: &str, stored: &str| hasher.verify(secret(password), Some(stored.to_owned()));
         assert_eq!(
@@ -380,7 +553,7 @@ mod tests {
             Params::new(4096, 1, 1, None).expect("params"),
         );
         let hash = hash_with(&weak, b"secret-pass").expect("hash");
-        let hasher = PasswordHasher::new(1).expect("hasher");
+        let hasher = PasswordHasher::new(1, HashPriority::Normal).expect("hasher");
         assert_eq!(
             hasher
                 .verify(secret("secret-pass"), Some(hash))
@@ -394,7 +567,7 @@ mod tests {
 
     #[tokio::test]
     async fn garbage_in_the_hash_column_is_a_mismatch_not_a_panic() {
-        let hasher = PasswordHasher::new(1).expect("hasher");
+        let hasher = PasswordHasher::new(1, HashPriority::Normal).expect("hasher");
         for stored in ["", "plaintext", "$2b$12$short", "$argon2id$v=19$broken"] {
             assert_eq!(
                 hasher
