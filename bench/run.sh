@@ -48,6 +48,7 @@ need psql || { echo "psql is needed (PostgreSQL client)" >&2; exit 1; }
 
 log "building the release server"
 (cd "$root" && cargo build --release --locked --bin patient-auth >&2)
+(cd "$root" && cargo bench --no-run --locked -p service --bench auth_costs >&2 2>/dev/null)
 binary="$CARGO_TARGET_DIR/release/patient-auth"
 
 log "Flask peer virtualenv"
@@ -145,7 +146,13 @@ rust_me=$(TOKENS_FILE="$work/rust.tokens" run_wrk rust_me $rust_port me.lua 64)
 flask_me=$(TOKENS_FILE="$work/flask.tokens" run_wrk flask_me $flask_port me.lua 64)
 
 log "2. POST /auth/login, 16 connections, $duration"
+# The argon2 limit is measured right before and right after patient-auth's login run: this
+# machine's speed drifts by a third between minutes, and a limit taken minutes apart from the
+# run it judges measures the drift. All cores verify at once, as they do in the run.
+argon2_now() { (cd "$root" && cargo bench --locked -p service --bench auth_costs -- --argon2-only 2>/dev/null); }
+argon2_before="$(argon2_now)"
 rust_login=$(ACCOUNTS_FILE="$work/accounts" run_wrk rust_login $rust_port login.lua 16 --timeout 30s)
+argon2_after="$(argon2_now)"
 flask_login=$(ACCOUNTS_FILE="$work/accounts" run_wrk flask_login $flask_port login.lua 16 --timeout 30s)
 
 log "3. GET /auth/me, 64 connections, during a login storm (16 connections)"
@@ -194,8 +201,14 @@ PY
 
 log "6. one argon2id verify (cargo bench -p service --bench auth_costs)"
 costs="$(cd "$root" && cargo bench --locked -p service --bench auth_costs 2>/dev/null)"
-verify_ms="$(echo "$costs" | sed -n 's/^argon2id verify.*: \([0-9.]*\) ms.*/\1/p')"
-login_limit="$(awk -v c="$cores" -v v="$verify_ms" 'BEGIN { printf "%.1f", c * 1000 / v }')"
+single_ms() { echo "$1" | sed -n 's/^argon2id verify (m.*: \([0-9.]*\) ms.*/\1/p'; }
+all_cores_ms() { echo "$1" | sed -n 's/^argon2id verify on all.*: \([0-9.]*\) ms each.*/\1/p'; }
+verify_ms="$(single_ms "$costs")"
+verify_before_ms="$(all_cores_ms "$argon2_before")"
+verify_after_ms="$(all_cores_ms "$argon2_after")"
+run_verify_ms="$(awk -v a="$verify_before_ms" -v b="$verify_after_ms" 'BEGIN { printf "%.1f", (a + b) / 2 }')"
+login_limit="$(awk -v c="$cores" -v v="$run_verify_ms" 'BEGIN { printf "%.1f", c * 1000 / v }')"
+idle_limit="$(awk -v c="$cores" -v v="$verify_ms" 'BEGIN { printf "%.1f", c * 1000 / v }')"
 
 # ---- report -------------------------------------------------------------------------------------
 field() { echo "$1" | awk -v i="$2" '{ print $i }'; }
@@ -231,8 +244,9 @@ report="$work/report.md"
   echo "| 4. peak RSS after 1000 logins in a burst — patient-auth | $((rust_rss_kib / 1024)) MiB |"
   echo "| 4. peak RSS (sum over gunicorn processes) after run 2 — Flask | $((flask_rss_kib / 1024)) MiB |"
   echo "| 5. cold start to the first 200 on /health, SQLite (new file, migrations included) | $cold_ms ms |"
-  echo "| 6. one argon2id verify (m=19456 KiB, t=2, p=1) | $verify_ms ms |"
-  echo "| 6. physical login limit: cores ÷ verify time | $login_limit logins/s |"
+  echo "| 6. one argon2id verify (m=19456 KiB, t=2, p=1), alone, at the end | $verify_ms ms |"
+  echo "| 6. one verify with all $cores cores verifying, just before / just after run 2 | $verify_before_ms / $verify_after_ms ms |"
+  echo "| 6. physical login limit during run 2: cores ÷ $run_verify_ms ms (mean of the two) | $login_limit logins/s |"
   echo
   echo "## Against the targets"
   echo
@@ -241,12 +255,13 @@ report="$work/report.md"
   me_ratio=$(ratio "$(field "$rust_me" 1)" "$(field "$flask_me" 1)")
   p99_ratio=$(ratio "$(field "$flask_me" 3)" "$(field "$rust_me" 3)")
   login_share=$(awk -v r="$(field "$rust_login" 1)" -v l="$login_limit" 'BEGIN { printf "%.0f", 100 * r / l }')
+  idle_share=$(awk -v r="$(field "$rust_login" 1)" -v l="$idle_limit" 'BEGIN { printf "%.0f", 100 * r / l }')
   storm_ratio=$(ratio "$(field "$rust_storm" 3)" "$(field "$rust_me" 3)")
   verdict() { if awk "BEGIN { exit !($1) }"; then echo yes; else echo "**no**"; fi; }
   echo "| /auth/me throughput ≥ 20× Flask | ${me_ratio}× | $(verdict "$me_ratio >= 20") |"
   echo "| /auth/me p99 ≤ 1/10 of Flask's | Flask's p99 is ${p99_ratio}× ours | $(verdict "$p99_ratio >= 10") |"
   echo "| /auth/me errors = 0 | $(field "$rust_me" 4) | $(verdict "$(field "$rust_me" 4) == 0") |"
-  echo "| login throughput ≥ 90% of the physical limit | ${login_share}% | $(verdict "$login_share >= 90") |"
+  echo "| login throughput ≥ 90% of the physical limit | ${login_share}% (${idle_share}% of the limit from the verify alone at the end, $idle_limit/s) | $(verdict "$login_share >= 90") |"
   echo "| /auth/me p99 during the login storm ≤ 3× without | ${storm_ratio}× | $(verdict "$storm_ratio <= 3") |"
   echo "| peak RSS in the burst < 200 MiB | $((rust_rss_kib / 1024)) MiB | $(verdict "$rust_rss_kib < 204800") |"
   echo "| cold start on SQLite < 1 s | $cold_ms ms | $(verdict "$cold_ms < 1000") |"
@@ -258,7 +273,8 @@ report="$work/report.md"
   echo "wrk -t2 -c16 -d$duration --latency --timeout 30s -s bench/login.lua http://127.0.0.1:PORT   # run 2"
   echo "wrk -t1 -c16 -d$duration --timeout 30s -s bench/login.lua … & wrk -t1 -c64 -d$duration --latency -s bench/me.lua …   # run 3"
   echo "seq 1000 | xargs -P 16 … curl -X POST /auth/login …; grep VmHWM /proc/PID/status   # run 4"
-  echo "cargo bench -p service --bench auth_costs   # run 6"
+  echo "cargo bench -p service --bench auth_costs -- --argon2-only   # run 6, just before and just after run 2"
+  echo "cargo bench -p service --bench auth_costs   # run 6 and the other costs, at the end"
   echo '```'
   echo
   echo "Other costs measured by the same command (\`auth_costs\`):"
