@@ -48,7 +48,7 @@ need psql || { echo "psql is needed (PostgreSQL client)" >&2; exit 1; }
 
 log "building the release server"
 (cd "$root" && cargo build --release --locked --bin patient-auth >&2)
-(cd "$root" && cargo bench --no-run --locked -p service --bench auth_costs >&2 2>/dev/null)
+(cd "$root" && cargo bench --no-run --locked -p service --bench auth_costs >&2)
 binary="$CARGO_TARGET_DIR/release/patient-auth"
 
 log "Flask peer virtualenv"
