@@ -314,11 +314,11 @@ impl AuthService {
             &session.session_id,
         );
         audit::record(&txn, entry, client, now).await?;
-        txn.commit().await?;
-
-        let profile = profile::load(db, patient.patient_id)
+        // Read in the transaction: one connection checkout and one commit for the whole login.
+        let profile = profile::load(&txn, patient.patient_id)
             .await?
             .ok_or(ServiceError::InvalidCredentials)?;
+        txn.commit().await?;
         self.grant(patient.patient_id, session, profile, now)
     }
 
@@ -512,11 +512,10 @@ impl AuthService {
             &session.session_id,
         );
         audit::record(&txn, entry, client, now).await?;
-        txn.commit().await?;
-
-        let profile = profile::load(db, session.patient_id)
+        let profile = profile::load(&txn, session.patient_id)
             .await?
             .ok_or(ServiceError::InvalidToken)?;
+        txn.commit().await?;
         let opened = sessions::OpenedSession {
             session_id: session.session_id,
             refresh_token: next,
@@ -609,15 +608,14 @@ impl AuthService {
             &who.session_id,
         );
         audit::record(&txn, entry, client, now).await?;
+        let profile = profile::load(&txn, patient.patient_id)
+            .await?
+            .ok_or(ServiceError::InvalidToken)?;
         txn.commit().await?;
         log::info!(
             "patient {} changed their password; other sessions ended",
             patient.patient_id
         );
-
-        let profile = profile::load(db, patient.patient_id)
-            .await?
-            .ok_or(ServiceError::InvalidToken)?;
         let opened = sessions::OpenedSession {
             session_id: who.session_id.clone(),
             refresh_token: next,
