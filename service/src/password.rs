@@ -9,8 +9,8 @@
 //!
 //! By default the hashing threads run below everything else ([`HashPriority::Idle`]): a hash is
 //! 14 ms of pure CPU, and at equal priority a burst of logins held the cores long enough to
-//! triple the latency of patients' other requests. Below them, logins get every cycle nothing
-//! else wants, which on a quiet server is all of them.
+//! multiply the p99 of patients' other requests by about four. Below them, logins get every
+//! cycle nothing else wants, which on a quiet server is all of them.
 //!
 //! The scheduler cannot see a database on the same machine, though: with every core hashing,
 //! PostgreSQL's processes waited for a time slice and reads slowed down four-fold all the same.
