@@ -23,6 +23,9 @@ use service::{AuthConfig, AuthService, ClientInfo, RegistrationForm, SystemClock
 const SECRET: &str = "bench-secret-0123456789abcdef-0123456789abcdef";
 const PASSLIB_BCRYPT_12: &str = "$2b$12$zXVZnqRIU1zYk4GKRhRPz.UXnmwlXeGJnIBU9njbWwcL4JgHesfV6";
 
+/// Any failure ends the run with its message (a database down, a migration refused).
+type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
+
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
@@ -42,22 +45,28 @@ fn config() -> AuthConfig {
     }
 }
 
-async fn time_async<F, Fut>(runs: usize, mut work: F) -> Duration
+async fn time_async<F, Fut, E>(runs: usize, mut work: F) -> BenchResult<Duration>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = ()>,
+    Fut: std::future::Future<Output = Result<(), E>>,
+    E: std::error::Error + 'static,
 {
     let mut samples = Vec::with_capacity(runs);
     for _ in 0..runs {
         let start = Instant::now();
-        work().await;
+        work().await?;
         samples.push(start.elapsed());
     }
-    median(samples)
+    Ok(median(samples))
 }
 
-async fn revocation_check(name: &str, db: &Db, auth: &AuthService, codec: &TokenCodec) {
-    migration::up(db, None).await.expect("migrate");
+async fn revocation_check(
+    name: &str,
+    db: &Db,
+    auth: &AuthService,
+    codec: &TokenCodec,
+) -> BenchResult<()> {
+    migration::up(db, None).await?;
     let form = RegistrationForm {
         name: Some("Bench".into()),
         email: Some(format!(
@@ -67,37 +76,32 @@ async fn revocation_check(name: &str, db: &Db, auth: &AuthService, codec: &Token
         password: Some(SecretString::from("correct-horse-battery")),
         username: None,
     };
-    let grant = auth
-        .register(db, form, &ClientInfo::default())
-        .await
-        .expect("register");
+    let grant = auth.register(db, form, &ClientInfo::default()).await?;
     let token = grant.access_token.expose_secret().to_owned();
     for _ in 0..200 {
-        auth.authenticate(db, &token).await.expect("warm-up");
+        auth.authenticate(db, &token).await?;
     }
     let decode_only = time_async(5000, || async {
-        codec.decode(&token, Utc::now()).map(drop).expect("decode")
+        codec.decode(&token, Utc::now()).map(drop)
     })
-    .await;
+    .await?;
     let with_session = time_async(5000, || async {
-        auth.authenticate(db, &token)
-            .await
-            .map(drop)
-            .expect("authenticate")
+        auth.authenticate(db, &token).await.map(drop)
     })
-    .await;
+    .await?;
     println!(
         "{name:<10} JWT check alone {:>8.1} µs | JWT + session lookup {:>8.1} µs | revocation check costs {:>8.1} µs per request (median of 5000)",
         decode_only.as_secs_f64() * 1e6,
         with_session.as_secs_f64() * 1e6,
         (with_session.saturating_sub(decode_only)).as_secs_f64() * 1e6
     );
+    Ok(())
 }
 
 /// Verifies per second with one hashing thread per core, all busy at once: what the cores can
 /// really do together (they share caches and memory bandwidth, 19 MiB a verify).
-async fn verifies_per_second_on_every_core(cores: usize, hash: &str) -> f64 {
-    let hasher = PasswordHasher::new(cores, HashPriority::Normal).expect("hasher");
+async fn verifies_per_second_on_every_core(cores: usize, hash: &str) -> BenchResult<f64> {
+    let hasher = PasswordHasher::new(cores, HashPriority::Normal)?;
     let verify_many = |count: usize| {
         let tasks: Vec<_> = (0..count)
             .map(|_| {
@@ -107,30 +111,29 @@ async fn verifies_per_second_on_every_core(cores: usize, hash: &str) -> f64 {
                         .verify(SecretString::from("correct-horse-battery"), Some(hash))
                         .await
                         .map(drop)
-                        .expect("verify")
                 })
             })
             .collect();
         async move {
             for task in tasks {
-                task.await.expect("task");
+                task.await??;
             }
+            BenchResult::Ok(())
         }
     };
-    verify_many(cores * 2).await; // warm-up: every thread's working area in place
+    verify_many(cores * 2).await?; // warm-up: every thread's working area in place
     let count = cores * 20;
     let start = Instant::now();
-    verify_many(count).await;
-    count as f64 / start.elapsed().as_secs_f64()
+    verify_many(count).await?;
+    Ok(count as f64 / start.elapsed().as_secs_f64())
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() {
-    let hasher = PasswordHasher::new(1, HashPriority::Normal).expect("hasher");
+async fn main() -> BenchResult<()> {
+    let hasher = PasswordHasher::new(1, HashPriority::Normal)?;
     let hash = hasher
         .hash(SecretString::from("correct-horse-battery"))
-        .await
-        .expect("hash");
+        .await?;
     let argon2 = time_async(21, || async {
         hasher
             .verify(
@@ -139,18 +142,17 @@ async fn main() {
             )
             .await
             .map(drop)
-            .expect("verify")
     })
-    .await;
+    .await?;
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let all_cores = verifies_per_second_on_every_core(cores, &hash).await;
+    let all_cores = verifies_per_second_on_every_core(cores, &hash).await?;
     println!("argon2id verify (m=19456 KiB, t=2, p=1): {:.1} ms median of 21 -> at most {:.0} logins/s on {cores} cores", argon2.as_secs_f64() * 1e3, cores as f64 / argon2.as_secs_f64());
     println!(
         "argon2id verify on all {cores} cores at once: {:.1} ms each, {all_cores:.0} verifies/s",
         cores as f64 * 1e3 / all_cores
     );
     if std::env::args().any(|arg| arg == "--argon2-only") {
-        return;
+        return Ok(());
     }
     let bcrypt = time_async(11, || async {
         hasher
@@ -160,9 +162,8 @@ async fn main() {
             )
             .await
             .map(drop)
-            .expect("verify")
     })
-    .await;
+    .await?;
     println!(
         "passlib bcrypt-12 verify (Flask hashes, first login only): {:.1} ms median of 11",
         bcrypt.as_secs_f64() * 1e3
@@ -175,9 +176,9 @@ async fn main() {
         chrono::Duration::minutes(60),
         chrono::Duration::seconds(30),
     );
-    let auth = AuthService::new(config(), Arc::new(SystemClock)).expect("service");
+    let auth = AuthService::new(config(), Arc::new(SystemClock))?;
 
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir()?;
     let sqlite_url = DatabaseUrl::parse(&format!(
         "sqlite:////{}",
         dir.path()
@@ -185,43 +186,35 @@ async fn main() {
             .display()
             .to_string()
             .trim_start_matches('/')
-    ))
-    .expect("url");
-    let sqlite = connect(&sqlite_url, &PoolSettings::default())
-        .await
-        .expect("sqlite");
-    revocation_check("sqlite", &sqlite, &auth, &codec).await;
+    ))?;
+    let sqlite = connect(&sqlite_url, &PoolSettings::default()).await?;
+    revocation_check("sqlite", &sqlite, &auth, &codec).await?;
 
     let admin_url = std::env::var("BENCH_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let Ok(admin) = connect(
-        &DatabaseUrl::parse(&admin_url).expect("url"),
-        &PoolSettings::default(),
-    )
-    .await
+    let Ok(admin) = connect(&DatabaseUrl::parse(&admin_url)?, &PoolSettings::default()).await
     else {
         println!("postgres   skipped: {admin_url} unreachable");
-        return;
+        return Ok(());
     };
     let name = format!("pa_bench_{}", uuid::Uuid::new_v4().simple());
     admin
         .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create");
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(base, _)| base.to_owned())
-        .expect("database in url");
-    let postgres = connect(
-        &DatabaseUrl::parse(&format!("{base}/{name}")).expect("url"),
-        &PoolSettings::default(),
-    )
-    .await
-    .expect("postgres");
-    revocation_check("postgres", &postgres, &auth, &codec).await;
-    postgres.close().await.expect("close");
+        .await?;
+    // Measured in a database of its own, dropped whatever the measurement's outcome.
+    let measured = async {
+        let (base, _) = admin_url
+            .rsplit_once('/')
+            .ok_or("BENCH_POSTGRES_URL names no database")?;
+        let url = DatabaseUrl::parse(&format!("{base}/{name}"))?;
+        let postgres = connect(&url, &PoolSettings::default()).await?;
+        let outcome = revocation_check("postgres", &postgres, &auth, &codec).await;
+        postgres.close().await?;
+        outcome
+    }
+    .await;
     admin
         .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .await
-        .expect("drop");
+        .await?;
+    measured
 }
