@@ -17,7 +17,6 @@ use actix_web::middleware::{from_fn, Condition, DefaultHeaders};
 use actix_web::ResponseError;
 use actix_web::{web, App, HttpServer};
 use database::{connect, ConnectError, Db};
-use sea_orm::DbErr;
 use service::{AuditQueue, AuthService, Clock, ServiceError, SystemClock};
 
 use crate::error::ApiError;
@@ -35,7 +34,7 @@ pub enum StartupError {
     Connect(#[from] ConnectError),
     /// Pending migrations could not be applied.
     #[error("applying migrations: {0}")]
-    Migrate(DbErr),
+    Migrate(migration::MigrationError),
     /// The authentication service could not be built.
     #[error("setting up authentication: {0}")]
     Auth(#[from] ServiceError),

@@ -1,7 +1,8 @@
 //! Schema migrations for SQLite, PostgreSQL and MySQL/MariaDB, from one set of migration code.
 //!
 //! Where the engines differ (timestamp types and their UTC defaults, case-insensitive unique
-//! indexes, MySQL's character set) the difference is stated once, in [`columns`].
+//! indexes, MySQL's character set) the difference is stated once, in [`columns`]. A database
+//! the Flask backend created is taken over by [`up`] before the migrations run ([`takeover`]).
 
 pub use sea_orm_migration::prelude::*;
 
@@ -10,6 +11,9 @@ mod m20261124_000001_contract_tables;
 mod m20261124_000002_session_tables;
 mod m20261124_000003_audit_events;
 pub mod mssql;
+pub mod takeover;
+
+pub use takeover::{MigrationError, TakeoverStatus};
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -26,13 +30,34 @@ impl MigratorTrait for Migrator {
 }
 
 /// Applies pending migrations (all, or the next `steps`) with the engine's own migration set.
-pub async fn up(db: &database::Db, steps: Option<u32>) -> Result<(), DbErr> {
+/// Tables the Flask backend created are taken over first, which applies the first migration.
+pub async fn up(db: &database::Db, mut steps: Option<u32>) -> Result<(), MigrationError> {
+    if steps == Some(0) {
+        return Ok(());
+    }
+    if let Some(flask) = takeover::detect(db).await? {
+        log::info!("the contract tables were created by the Flask backend: taking them over");
+        let summary = takeover::take_over(db, &flask).await?;
+        log::info!("took over the Flask tables, every row kept: {summary}");
+        if !summary.unusable_password_hashes.is_empty() {
+            log::warn!(
+                "patients {:?} have a password hash that is neither bcrypt nor argon2: they \
+                 cannot log in until a new password is set",
+                summary.unusable_password_hashes
+            );
+        }
+        steps = steps.map(|n| n - 1);
+        if steps == Some(0) {
+            return Ok(());
+        }
+    }
     let connection = db.for_migrations().await?;
     if db.is_sql_server() {
-        mssql::MssqlMigrator::up(&connection, steps).await
+        mssql::MssqlMigrator::up(&connection, steps).await?;
     } else {
-        Migrator::up(&connection, steps).await
+        Migrator::up(&connection, steps).await?;
     }
+    Ok(())
 }
 
 /// Reverts the last `steps` migrations (all with `None`).

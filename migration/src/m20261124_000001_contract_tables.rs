@@ -231,6 +231,15 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // The record of a Flask take-over describes these tables and goes with them.
+        manager
+            .drop_table(
+                Table::drop()
+                    .table(Alias::new("schema_takeover"))
+                    .if_exists()
+                    .to_owned(),
+            )
+            .await?;
         for table in ["prescriptions", "patients", "caregivers", "doctors"] {
             manager
                 .drop_table(Table::drop().table(Alias::new(table)).to_owned())

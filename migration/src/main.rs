@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use database::{connect, settings_sources, DatabaseUrl, PoolSettings, SettingsSources};
+use migration::TakeoverStatus;
 
 #[derive(Parser)]
 #[command(
@@ -65,19 +66,45 @@ async fn run(cli: Cli) -> Result<(), String> {
     let db = connect(&url, &PoolSettings::default())
         .await
         .map_err(|e| e.to_string())?;
-    match cli.command {
+    let outcome = match cli.command {
         Command::Up { steps } => migration::up(&db, steps).await,
-        Command::Down { steps, .. } => migration::down(&db, Some(steps)).await,
+        Command::Down { steps, .. } => migration::down(&db, Some(steps)).await.map_err(Into::into),
         // Reverting through each migration's `down` drops tables in dependency order, which
         // SQLite with foreign keys on requires (sea-orm's own `fresh` does not).
-        Command::Fresh { .. } => migration::refresh(&db).await,
-        Command::Status => migration::status(&db).await.map(|migrations| {
-            for (name, applied) in migrations {
-                println!("{:8} {name}", if applied { "applied" } else { "pending" });
-            }
-        }),
+        Command::Fresh { .. } => migration::refresh(&db).await.map_err(Into::into),
+        Command::Status => print_status(&db).await,
+    };
+    outcome.map_err(|e| format!("on {url}: {e}"))
+}
+
+/// Every migration, applied or pending, then where the database stands with a Flask take-over.
+async fn print_status(db: &database::Db) -> Result<(), migration::MigrationError> {
+    for (name, applied) in migration::status(db).await? {
+        println!("{:8} {name}", if applied { "applied" } else { "pending" });
     }
-    .map_err(|e| format!("on {url}: {e}"))
+    match migration::takeover::status(db).await? {
+        TakeoverStatus::NotApplicable => {}
+        TakeoverStatus::Done(record) => println!(
+            "taken over: the tables the {} backend created, on {} ({})",
+            record.source,
+            record.taken_over_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            record.summary
+        ),
+        TakeoverStatus::Pending(problems) if problems.is_empty() => println!(
+            "to take over: the contract tables were created by the Flask backend; `up` brings \
+             them to this schema and keeps every row"
+        ),
+        TakeoverStatus::Pending(problems) => {
+            println!(
+                "to take over: the contract tables were created by the Flask backend, but `up` \
+                 will refuse until these are mended:"
+            );
+            for problem in problems {
+                println!("  - {problem}");
+            }
+        }
+    }
+    Ok(())
 }
 
 fn database_url() -> Result<DatabaseUrl, String> {

@@ -220,6 +220,11 @@ pub fn test_settings(database_url: &str, extra: &[(&str, &str)]) -> Settings {
 /// Starts the application on a fresh database of `backend`; `None` when skipped.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let database = TestDatabase::create(backend).await?;
+    Some(spawn_app_on(database).await)
+}
+
+/// Starts the application on a database a test has already arranged.
+pub async fn spawn_app_on(database: TestDatabase) -> TestApp {
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let (address, handle) = start_server(&database.url, Arc::clone(&clock), &[]).await;
     let db = connect(
@@ -231,14 +236,29 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     )
     .await
     .expect("test connection");
-    Some(TestApp {
+    TestApp {
         address,
         client: reqwest::Client::new(),
         db,
         clock,
         database,
         servers: vec![handle],
-    })
+    }
+}
+
+impl TestDatabase {
+    /// A separate connection to this database, for arranging rows before a server starts.
+    pub async fn connect(&self) -> Db {
+        connect(
+            &DatabaseUrl::parse(&self.url).expect("url"),
+            &PoolSettings {
+                max_connections: 1,
+                ..PoolSettings::default()
+            },
+        )
+        .await
+        .expect("test connection")
+    }
 }
 
 /// Starts one more server; returns its base URL and stop handle.

@@ -19,4 +19,5 @@ mod refresh;
 mod register;
 mod sessions;
 mod sql_server;
+mod takeover;
 mod tokens;

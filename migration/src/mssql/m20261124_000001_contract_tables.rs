@@ -61,6 +61,8 @@ pub const UP: &[&str] = &[
 
 /// The statements of `down`.
 pub const DOWN: &[&str] = &[
+    // The record of a Flask take-over describes these tables and goes with them.
+    "IF OBJECT_ID(N'schema_takeover', N'U') IS NOT NULL DROP TABLE schema_takeover",
     "DROP TABLE prescriptions",
     "DROP TABLE patients",
     "DROP TABLE caregivers",

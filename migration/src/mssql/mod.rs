@@ -24,6 +24,12 @@ impl MigratorTrait for MssqlMigrator {
     }
 }
 
+/// Creates the contract's four tables as the first migration does (the Flask take-over runs it
+/// on its own).
+pub(crate) async fn create_contract_tables(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    run(manager, m20261124_000001_contract_tables::UP).await
+}
+
 /// Runs T-SQL statements one by one, marked so that the bridge sends them as they are.
 async fn run(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
     for statement in statements {
