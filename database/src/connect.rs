@@ -56,6 +56,16 @@ pub enum ConnectError {
         /// The driver's error.
         source: DbErr,
     },
+    /// A SQLite file could not be opened or created.
+    #[error("cannot open the SQLite database {path}: {source}. {advice}")]
+    SqliteFile {
+        /// The path as the URL named it.
+        path: String,
+        /// Which slash rule was applied, and what to write instead.
+        advice: String,
+        /// The driver's error.
+        source: DbErr,
+    },
     /// SQL Server could not be reached or refused the login.
     #[error("cannot connect to SQL Server at {target}: {message}")]
     SqlServer {
@@ -80,11 +90,60 @@ pub async fn connect(url: &DatabaseUrl, pool: &PoolSettings) -> Result<Db, Conne
     Database::connect(options)
         .await
         .map(Db::Native)
-        .map_err(|source| ConnectError::Unreachable {
-            engine: url.engine(),
-            target: url.to_string(),
-            source,
+        .map_err(|source| match url {
+            DatabaseUrl::Sqlite(SqliteTarget::File(path)) => ConnectError::SqliteFile {
+                path: path.display().to_string(),
+                advice: sqlite_advice(path),
+                source,
+            },
+            _ => ConnectError::Unreachable {
+                engine: url.engine(),
+                target: url.to_string(),
+                source,
+            },
         })
+}
+
+/// Says which of SQLAlchemy's slash rules turned the URL into `path`, whether its folder
+/// exists, and the URL for the other reading.
+fn sqlite_advice(path: &std::path::Path) -> String {
+    let working_dir = std::env::current_dir().unwrap_or_default();
+    let (rule, resolved, other) = if path.is_absolute() {
+        let relative = path.strip_prefix("/").unwrap_or(path).display().to_string();
+        (
+            "sqlite:////… (four slashes) names an absolute path".to_owned(),
+            path.to_path_buf(),
+            format!(
+                "for {} relative to the working directory, write sqlite:///{relative}",
+                working_dir.join(&relative).display()
+            ),
+        )
+    } else {
+        let resolved = working_dir.join(path);
+        (
+            format!(
+                "sqlite:///… (three slashes) and sqlite://… name a path relative to the \
+                 working directory {}",
+                working_dir.display()
+            ),
+            resolved,
+            format!(
+                "for the absolute path /{}, write sqlite:////{}",
+                path.display(),
+                path.display()
+            ),
+        )
+    };
+    let folder = match resolved.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() && !parent.is_dir() => {
+            format!(" The folder {} does not exist.", parent.display())
+        }
+        _ => String::new(),
+    };
+    format!(
+        "The URL was read as {} ({rule}).{folder} To name another file: {other}",
+        resolved.display()
+    )
 }
 
 /// Opens the SQL Server bridge's pool and checks that the server answers (unless lazy).
@@ -195,10 +254,42 @@ mod tests {
         let err = connect(&url, &PoolSettings::default())
             .await
             .expect_err("cannot create");
+        let message = err.to_string();
         assert!(
-            err.to_string()
-                .contains("/nonexistent-folder-for-patient-auth/x.db"),
-            "{err}"
+            message.contains("/nonexistent-folder-for-patient-auth/x.db"),
+            "{message}"
+        );
+        assert!(message.contains("four slashes"), "{message}");
+        assert!(
+            message.contains("The folder /nonexistent-folder-for-patient-auth does not exist"),
+            "{message}"
+        );
+        assert!(
+            message.contains("write sqlite:///nonexistent-folder-for-patient-auth/x.db"),
+            "{message}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_relative_sqlite_url_that_cannot_be_opened_says_so_and_offers_the_absolute_form() {
+        let url =
+            DatabaseUrl::parse("sqlite:///missing-folder-for-patient-auth/x.db").expect("url");
+        let err = connect(&url, &PoolSettings::default())
+            .await
+            .expect_err("cannot create");
+        let message = err.to_string();
+        let working_dir = std::env::current_dir().expect("cwd");
+        assert!(message.contains("three slashes"), "{message}");
+        assert!(
+            message.contains(&format!(
+                "{}/missing-folder-for-patient-auth/x.db",
+                working_dir.display()
+            )),
+            "{message}"
+        );
+        assert!(
+            message.contains("write sqlite:////missing-folder-for-patient-auth/x.db"),
+            "{message}"
         );
     }
 

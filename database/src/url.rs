@@ -102,7 +102,9 @@ impl DatabaseUrl {
 impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Sqlite(SqliteTarget::File(path)) => write!(f, "sqlite://{}", path.display()),
+            // SQLAlchemy's rules read back to the same file: three slashes, then the path (a fourth
+            // slash when it is absolute).
+            Self::Sqlite(SqliteTarget::File(path)) => write!(f, "sqlite:///{}", path.display()),
             Self::Sqlite(SqliteTarget::Memory) => f.write_str("sqlite::memory:"),
             Self::Postgres(url) | Self::MySql(url) => {
                 f.write_str(&redact_password(url.expose_secret()))
@@ -202,6 +204,25 @@ mod tests {
             PathBuf::from("patients.db")
         );
         assert_eq!(sqlite_file("  SQLITE://x.db  "), PathBuf::from("x.db"));
+    }
+
+    #[test]
+    fn a_sqlite_url_is_shown_in_a_form_that_reads_back_to_the_same_file() {
+        for raw in [
+            "sqlite:///patients.db",
+            "sqlite:////var/lib/pa/patients.db",
+            "sqlite:x.db",
+        ] {
+            let file = sqlite_file(raw);
+            let shown = DatabaseUrl::parse(raw).expect("parses").to_string();
+            assert_eq!(sqlite_file(&shown), file, "{raw} shown as {shown}");
+        }
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:////var/x.db")
+                .expect("url")
+                .to_string(),
+            "sqlite:////var/x.db"
+        );
     }
 
     #[test]
