@@ -40,7 +40,7 @@ fn failure(error: impl std::fmt::Display) -> DbErr {
 
 impl RecordingProxy {
     fn record(&self, statement: &Statement) -> Result<bool, DbErr> {
-        let (tsql, _) = prepare(statement)?;
+        let tsql = prepare(statement)?.tsql;
         let is_raw_tsql = tsql.trim_start().starts_with(TSQL_MARKER);
         self.recorded.lock().map_err(failure)?.push(tsql);
         Ok(is_raw_tsql)

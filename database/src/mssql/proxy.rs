@@ -13,11 +13,22 @@ use sea_orm::{
 use tokio::sync::Mutex;
 
 use super::pool::{MssqlConnection, TiberiusManager};
-use super::translate::to_tsql_with_nulls;
+use super::translate::translate;
 use super::values::{bind_all, to_param, to_proxy_row, Param};
 
+/// A statement ready for tiberius.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The T-SQL text (placeholders only, never values).
+    pub tsql: String,
+    /// The non-NULL parameters, in `@P1…` order.
+    pub params: Vec<Param>,
+    /// Whether it is a write with an `OUTPUT` clause (see [`super::translate::Translation`]).
+    pub outputs_rows: bool,
+}
+
 /// Translates a SeaORM statement and collects its non-NULL parameters.
-pub fn prepare(statement: &Statement) -> Result<(String, Vec<Param>), DbErr> {
+pub fn prepare(statement: &Statement) -> Result<Prepared, DbErr> {
     let values = statement
         .values
         .as_ref()
@@ -26,14 +37,18 @@ pub fn prepare(statement: &Statement) -> Result<(String, Vec<Param>), DbErr> {
     let params = values.iter().map(to_param).collect::<Result<Vec<_>, _>>()?;
     let nulls: Vec<bool> = params.iter().map(Option::is_none).collect();
     // The statement text holds placeholders, never values, so it may be logged.
-    let tsql = to_tsql_with_nulls(&statement.sql, &nulls).map_err(|error| {
+    let translation = translate(&statement.sql, &nulls).map_err(|error| {
         log::error!(
             "SQL Server bridge refused a statement ({error}): {}",
             statement.sql
         );
         DbErr::Custom(format!("SQL Server bridge: {error}"))
     })?;
-    Ok((tsql, params.into_iter().flatten().collect()))
+    Ok(Prepared {
+        tsql: translation.tsql,
+        params: params.into_iter().flatten().collect(),
+        outputs_rows: translation.outputs_rows,
+    })
 }
 
 /// Server errors keep their number (2627/2601 are unique violations); anything else means the
@@ -83,9 +98,9 @@ async fn run_query(
     connection: &mut MssqlConnection,
     statement: Statement,
 ) -> Result<Vec<ProxyRow>, DbErr> {
-    let (tsql, params) = prepare(&statement)?;
-    let mut query = tiberius::Query::new(tsql);
-    bind_all(&mut query, params);
+    let prepared = prepare(&statement)?;
+    let mut query = tiberius::Query::new(prepared.tsql);
+    bind_all(&mut query, prepared.params);
     match fetch_rows(&mut connection.client, query).await {
         Ok(rows) => rows.into_iter().map(to_proxy_row).collect(),
         Err(error) => Err(db_error(error, connection, true)),
@@ -96,9 +111,21 @@ async fn run_execute(
     connection: &mut MssqlConnection,
     statement: Statement,
 ) -> Result<ProxyExecResult, DbErr> {
-    let (tsql, params) = prepare(&statement)?;
-    let mut query = tiberius::Query::new(tsql);
-    bind_all(&mut query, params);
+    let prepared = prepare(&statement)?;
+    let outputs_rows = prepared.outputs_rows;
+    let mut query = tiberius::Query::new(prepared.tsql);
+    bind_all(&mut query, prepared.params);
+    if outputs_rows {
+        // The OUTPUT rows are the affected rows; the DONE token's count is not reliable for
+        // such a statement (zero on Babelfish), the rows are.
+        return match fetch_rows(&mut connection.client, query).await {
+            Ok(rows) => Ok(ProxyExecResult {
+                last_insert_id: 0,
+                rows_affected: u64::try_from(rows.len()).unwrap_or(u64::MAX),
+            }),
+            Err(error) => Err(db_error(error, connection, false)),
+        };
+    }
     match query.execute(&mut connection.client).await {
         Ok(result) => Ok(ProxyExecResult {
             last_insert_id: 0,

@@ -37,11 +37,30 @@ pub fn to_tsql(sql: &str) -> Result<String, TranslateError> {
     to_tsql_with_nulls(sql, &[])
 }
 
+/// A statement in T-SQL, and whether it answers with rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Translation {
+    /// The T-SQL text.
+    pub tsql: String,
+    /// An `INSERT`/`UPDATE`/`DELETE` with an `OUTPUT` clause (from `RETURNING`): its rows are
+    /// the affected rows, and reading them is the count that holds on every server (Babelfish
+    /// reports zero affected rows for such a statement when it is only executed).
+    pub outputs_rows: bool,
+}
+
 /// Translates a statement whose `$n` parameters are NULL where `nulls[n - 1]` is true: those
 /// are written as `NULL` and the remaining parameters renumbered `@P1…` in order.
 pub fn to_tsql_with_nulls(sql: &str, nulls: &[bool]) -> Result<String, TranslateError> {
+    translate(sql, nulls).map(|translation| translation.tsql)
+}
+
+/// Translates a statement (see [`to_tsql_with_nulls`]) and says whether it outputs rows.
+pub fn translate(sql: &str, nulls: &[bool]) -> Result<Translation, TranslateError> {
     if sql.trim_start().starts_with(TSQL_MARKER) {
-        return Ok(sql.to_owned());
+        return Ok(Translation {
+            tsql: sql.to_owned(),
+            outputs_rows: false,
+        });
     }
     let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql)
         .map_err(|e| TranslateError::Parse(e.to_string()))?;
@@ -52,7 +71,16 @@ pub fn to_tsql_with_nulls(sql: &str, nulls: &[bool]) -> Result<String, Translate
         )));
     };
     let prefix = rewrite_statement(statement)?;
-    respell(&format!("{prefix}{statement}"), nulls)
+    let outputs_rows = match &*statement {
+        Statement::Insert(insert) => insert.output.is_some(),
+        Statement::Update(update) => update.output.is_some(),
+        Statement::Delete(delete) => delete.output.is_some(),
+        _ => false,
+    };
+    Ok(Translation {
+        tsql: respell(&format!("{prefix}{statement}"), nulls)?,
+        outputs_rows,
+    })
 }
 
 /// Rewrites the tree in place; returns text to put before the statement (a guard, for DDL).
@@ -288,6 +316,21 @@ fn respell(sql: &str, nulls: &[bool]) -> Result<String, TranslateError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_write_with_returning_is_marked_as_outputting_rows_and_nothing_else_is() {
+        let outputs = |sql: &str| translate(sql, &[]).expect("translates").outputs_rows;
+        assert!(outputs(
+            r#"INSERT INTO "t" ("a") VALUES ($1) RETURNING "a""#
+        ));
+        assert!(outputs(r#"UPDATE "t" SET "a" = $1 RETURNING "a""#));
+        assert!(outputs(r#"DELETE FROM "t" WHERE "a" = $1 RETURNING "a""#));
+        assert!(!outputs(r#"INSERT INTO "t" ("a") VALUES ($1)"#));
+        assert!(!outputs(r#"SELECT "a" FROM "t""#));
+        assert!(!outputs(
+            "/* t-sql */ INSERT INTO t (a) OUTPUT INSERTED.a VALUES (1)"
+        ));
+    }
+
     use super::*;
 
     fn t(sql: &str) -> String {
