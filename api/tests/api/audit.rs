@@ -466,7 +466,7 @@ async fn an_action_whose_record_cannot_be_written_does_not_happen(app: TestApp) 
     let (token, _) = app.registered("no-record@example.com").await;
     let sessions = "SELECT COUNT(*) FROM auth_sessions WHERE revoked_at IS NULL";
     assert_eq!(app.sql_count(sessions).await, 1);
-    app.sql("DROP TABLE audit_events").await;
+    app.operator_sql("DROP TABLE audit_events").await;
 
     let login = app.login("no-record@example.com", PASSWORD).await;
     assert_eq!(login.status, 500, "{}", login.text);

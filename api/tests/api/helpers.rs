@@ -111,10 +111,14 @@ impl TestDatabase {
             ),
             _ => format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"),
         };
-        connection
-            .execute_unprepared(&create)
-            .await
-            .expect("create test database");
+        // Babelfish answers concurrent CREATE DATABASEs with "tuple concurrently updated"
+        // (PostgreSQL's catalog underneath); a second try goes through.
+        let mut attempt = 1;
+        while let Err(error) = connection.execute_unprepared(&create).await {
+            assert!(attempt < 5, "create test database: {error}");
+            attempt += 1;
+            tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+        }
         Some(Self {
             backend,
             url: with_database(&admin, &name),
@@ -301,6 +305,17 @@ pub async fn sqlite_server(
     (address, database, handle)
 }
 
+/// A server on a fresh database of `backend` with extra settings; `None` when skipped.
+pub async fn server_on(
+    backend: Backend,
+    extra: &[(&str, &str)],
+) -> Option<(String, TestDatabase, actix_web::dev::ServerHandle)> {
+    let database = TestDatabase::create(backend).await?;
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let (address, handle) = start_server(&database.url, clock, extra).await;
+    Some((address, database, handle))
+}
+
 /// Runs `test` against a fresh application on `backend` (or prints why it was skipped).
 pub async fn run<F, Fut>(backend: Backend, test: F)
 where
@@ -430,6 +445,16 @@ impl TestApp {
             .execute_unprepared(sql)
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// Runs SQL exactly as written, as an operator's tool would (untranslated on SQL Server).
+    pub async fn operator_sql(&self, sql: &str) {
+        let sql = if self.database.backend == Backend::MsSql {
+            format!("{} {sql}", database::mssql::translate::TSQL_MARKER)
+        } else {
+            sql.to_owned()
+        };
+        self.sql(&sql).await;
     }
 
     /// The first column of the single row a query returns.

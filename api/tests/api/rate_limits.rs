@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use service::ManualClock;
 
 use crate::helpers::{
-    read, sqlite_server, start_server, Backend, Relay, Reply, TestDatabase, PASSWORD,
+    read, server_on, sqlite_server, start_server, Backend, Relay, Reply, TestDatabase, PASSWORD,
 };
 
 /// Extra request headers.
@@ -59,9 +59,11 @@ async fn register(address: &str, email: &str) -> Reply {
     .await
 }
 
-#[tokio::test]
-async fn every_limited_route_answers_429_per_client_address() {
-    let (address, _db, _server) = sqlite_server(&[("RATE_LIMIT_PER_MINUTE", "3")]).await;
+async fn every_limited_route_answers_429_per_client_address(backend: Backend) {
+    let Some((address, _db, _server)) = server_on(backend, &[("RATE_LIMIT_PER_MINUTE", "3")]).await
+    else {
+        return;
+    };
     let registered = register(&address, "limits@example.com").await;
     assert_eq!(registered.status, 201, "{}", registered.text);
     let token = registered.body["token"].as_str().expect("token").to_owned();
@@ -184,13 +186,18 @@ async fn forwarded_for_counts_only_behind_a_trusted_proxy() {
     assert_eq!(other.status, 401, "another client: {}", other.text);
 }
 
-#[tokio::test]
-async fn failed_logins_lock_the_account_from_that_address_only() {
-    let (address, _db, _server) = sqlite_server(&[
-        ("LOGIN_FAILURE_LIMIT", "3"),
-        ("TRUSTED_PROXIES", "127.0.0.1"),
-    ])
-    .await;
+async fn failed_logins_lock_the_account_from_that_address_only(backend: Backend) {
+    let Some((address, _db, _server)) = server_on(
+        backend,
+        &[
+            ("LOGIN_FAILURE_LIMIT", "3"),
+            ("TRUSTED_PROXIES", "127.0.0.1"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
     assert_eq!(register(&address, "target@example.com").await.status, 201);
     assert_eq!(
         register(&address, "bystander@example.com").await.status,
@@ -242,6 +249,34 @@ async fn failed_logins_lock_the_account_from_that_address_only() {
             .status,
         200
     );
+}
+
+/// The limits count in front of the database, but the routes they guard reach it: each engine.
+mod on_each_engine {
+    use super::{
+        every_limited_route_answers_429_per_client_address as every_route,
+        failed_logins_lock_the_account_from_that_address_only as account_lock,
+    };
+    use crate::helpers::Backend;
+
+    #[tokio::test]
+    async fn sqlite_every_limited_route_answers_429_per_client_address() {
+        every_route(Backend::Sqlite).await;
+    }
+    #[tokio::test]
+    async fn sqlite_failed_logins_lock_the_account_from_that_address_only() {
+        account_lock(Backend::Sqlite).await;
+    }
+    #[tokio::test]
+    #[ignore = "needs a SQL Server: set MSSQL_URL and pass --include-ignored"]
+    async fn mssql_every_limited_route_answers_429_per_client_address() {
+        every_route(Backend::MsSql).await;
+    }
+    #[tokio::test]
+    #[ignore = "needs a SQL Server: set MSSQL_URL and pass --include-ignored"]
+    async fn mssql_failed_logins_lock_the_account_from_that_address_only() {
+        account_lock(Backend::MsSql).await;
+    }
 }
 
 /// The Redis the suite uses, or `None` (with a printed reason) outside CI when none answers.
