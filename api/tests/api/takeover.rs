@@ -247,7 +247,10 @@ fn fixture_created_at(backend: Backend, patient_id: i64) -> String {
         .unwrap_or_else(|| panic!("no INSERT of patient {patient_id}"));
     let stamp = insert
         .split('\'')
-        .find(|part| part.len() >= 19 && part.as_bytes()[4] == b'-' && part.as_bytes()[10] == b' ')
+        .find(|part| {
+            let bytes = part.as_bytes();
+            part.len() >= 19 && bytes[4] == b'-' && matches!(bytes[10], b' ' | b'T')
+        })
         .expect("a timestamp literal");
     format!("{}Z", stamp[..19].replace(' ', "T"))
 }

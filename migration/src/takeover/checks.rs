@@ -312,17 +312,18 @@ async fn duplicate_groups(
         conn,
         engine,
         &format!(
-            "SELECT patient_id, d.first_id FROM patients JOIN \
+            "SELECT patient_id AS member_id, d.first_id AS first_id FROM patients JOIN \
              (SELECT {key} AS shared, MIN(patient_id) AS first_id FROM patients WHERE {filter} \
               GROUP BY {key} HAVING COUNT(*) > 1) d ON {key} = d.shared \
-             WHERE {filter} ORDER BY 2, 1"
+             WHERE {filter} ORDER BY first_id, member_id"
         ),
     )
     .await?;
     let mut groups: Vec<(i32, Vec<i32>)> = Vec::new();
     for row in rows {
-        let id = row.try_get_by_index::<i32>(0)?;
-        let first = row.try_get_by_index::<i32>(1)?;
+        // By name: the SQL Server bridge's rows are keyed by column name, not position.
+        let id = row.try_get::<i32>("", "member_id")?;
+        let first = row.try_get::<i32>("", "first_id")?;
         match groups.last_mut() {
             Some((last, members)) if *last == first => members.push(id),
             _ => groups.push((first, vec![id])),

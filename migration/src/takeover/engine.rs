@@ -64,24 +64,28 @@ impl Engine {
         }
     }
 
-    /// The columns of `table`, as (name, type) rows.
+    /// The columns of `table`, as rows of `column_name` and `column_type`. (Read them by name:
+    /// the SQL Server bridge's rows are keyed by column name, so their order is not the
+    /// statement's.)
     pub fn list_columns_sql(self, table: &str) -> String {
         match self {
-            Self::Sqlite => format!("SELECT name, type FROM pragma_table_info('{table}')"),
+            Self::Sqlite => format!(
+                "SELECT name AS column_name, type AS column_type FROM pragma_table_info('{table}')"
+            ),
             Self::Postgres => format!(
-                "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT) \
-                 FROM information_schema.columns \
+                "SELECT CAST(column_name AS TEXT) AS column_name, \
+                 CAST(data_type AS TEXT) AS column_type FROM information_schema.columns \
                  WHERE table_schema = current_schema() AND table_name = '{table}'"
             ),
             Self::MySql => format!(
-                "SELECT CAST(column_name AS CHAR), CAST(data_type AS CHAR) \
-                 FROM information_schema.columns \
+                "SELECT CAST(column_name AS CHAR) AS column_name, \
+                 CAST(data_type AS CHAR) AS column_type FROM information_schema.columns \
                  WHERE table_schema = DATABASE() AND table_name = '{table}'"
             ),
             Self::SqlServer => format!(
-                "SELECT c.name, t.name FROM sys.columns c \
-                 JOIN sys.types t ON t.user_type_id = c.user_type_id \
-                 WHERE c.object_id = OBJECT_ID(N'{table}')"
+                "SELECT COLUMN_NAME AS column_name, DATA_TYPE AS column_type \
+                 FROM INFORMATION_SCHEMA.COLUMNS \
+                 WHERE TABLE_SCHEMA = SCHEMA_NAME() AND TABLE_NAME = '{table}'"
             ),
         }
     }
@@ -101,7 +105,7 @@ impl Engine {
             )],
             Self::SqlServer => tables
                 .iter()
-                .map(|t| format!("EXEC sp_rename N'{t}', N'{}'", flask_name(t)))
+                .map(|t| format!("EXEC sp_rename N'{t}', N'{}', N'OBJECT'", flask_name(t)))
                 .collect(),
             Self::Sqlite | Self::Postgres => tables
                 .iter()

@@ -142,8 +142,8 @@ pub async fn detect(db: &Db) -> Result<Option<FlaskTables>, MigrationError> {
         let mut found = Vec::new();
         for row in rows {
             found.push((
-                row.try_get_by_index::<String>(0)?.to_lowercase(),
-                row.try_get_by_index::<String>(1)?,
+                row.try_get::<String>("", "column_name")?.to_lowercase(),
+                row.try_get::<String>("", "column_type")?,
             ));
         }
         columns.push((table, found));

@@ -94,9 +94,9 @@ pub async fn read(
     rows.last()
         .map(|row| {
             Ok(TakeoverRecord {
-                source: row.try_get_by_index(0)?,
-                summary: row.try_get_by_index(1)?,
-                taken_over_at: row.try_get_by_index(2)?,
+                source: row.try_get("", "source")?,
+                summary: row.try_get("", "summary")?,
+                taken_over_at: row.try_get("", "taken_over_at")?,
             })
         })
         .transpose()
