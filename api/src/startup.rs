@@ -178,6 +178,8 @@ fn cors(origins: &[String]) -> Cors {
             RETRY_AFTER,
             WWW_AUTHENTICATE,
             HeaderName::from_static("content-length"),
+            HeaderName::from_static("ratelimit"),
+            HeaderName::from_static("ratelimit-policy"),
         ])
         .max_age(3600)
         .block_on_origin_mismatch(false);
