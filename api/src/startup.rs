@@ -77,6 +77,7 @@ impl Application {
             auth: Arc::new(AuthService::new(settings.auth, clock)?.with_audit_queue(audit_queue)),
             limits: RateLimits::new(settings.rate_limits.clone(), store),
             client_ip: settings.trusted_proxies.clone(),
+            public_api_url: settings.public_api_url.clone(),
         };
         if let Some(every) = settings.session_cleanup_interval {
             tokio::spawn(purge_expired_sessions(state.clone(), every));

@@ -19,4 +19,6 @@ pub struct AppState {
     pub limits: RateLimits,
     /// Which proxies may name the client's address.
     pub client_ip: TrustedProxies,
+    /// `PUBLIC_API_URL`, for the document's `servers`.
+    pub public_api_url: Option<String>,
 }
