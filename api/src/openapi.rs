@@ -527,23 +527,21 @@ impl Modify for Bounds {
                 }
             }
         }
-        if let Some(page) = openapi
+        if let Some(RefOr::T(page)) = openapi
             .paths
             .paths
             .get_mut("/docs")
             .and_then(|item| item.get.as_mut())
             .and_then(|operation| operation.responses.responses.get_mut("200"))
         {
-            if let RefOr::T(page) = page {
-                for header in page.headers.values_mut() {
-                    if let RefOr::T(Schema::Object(schema)) = &mut header.schema {
-                        schema.max_length = Some(limits::HEADER_MAX);
-                    }
+            for header in page.headers.values_mut() {
+                if let RefOr::T(Schema::Object(schema)) = &mut header.schema {
+                    schema.max_length = Some(limits::HEADER_MAX);
                 }
-                for content in page.content.values_mut() {
-                    if let Some(RefOr::T(Schema::Object(schema))) = content.schema.as_mut() {
-                        schema.max_length = Some(limits::DOCS_PAGE_MAX);
-                    }
+            }
+            for content in page.content.values_mut() {
+                if let Some(RefOr::T(Schema::Object(schema))) = content.schema.as_mut() {
+                    schema.max_length = Some(limits::DOCS_PAGE_MAX);
                 }
             }
         }

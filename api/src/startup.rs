@@ -78,6 +78,7 @@ impl Application {
             limits: RateLimits::new(settings.rate_limits.clone(), store),
             client_ip: settings.trusted_proxies.clone(),
             public_api_url: settings.public_api_url.clone(),
+            openapi_json: Arc::default(),
         };
         if let Some(every) = settings.session_cleanup_interval {
             tokio::spawn(purge_expired_sessions(state.clone(), every));

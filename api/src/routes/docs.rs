@@ -65,8 +65,7 @@ pub fn configure_assets(cfg: &mut web::ServiceConfig) {
     )
 )]
 async fn openapi_json(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    static DOCUMENT: OnceLock<Result<String, String>> = OnceLock::new();
-    let document = DOCUMENT.get_or_init(|| {
+    let document = state.openapi_json.get_or_init(|| {
         crate::openapi::served(state.public_api_url.as_deref())
             .to_json()
             .map_err(|e| e.to_string())
