@@ -58,7 +58,7 @@ use crate::routes::{auth, docs, health};
             Internal,
         ),
     ),
-    modifiers(&BearerScheme, &CommonHeaders),
+    modifiers(&BearerScheme, &CommonHeaders, &Bounds, &PublicOperations, &RateLimitHeaders),
     tags(
         (name = "auth", description = "Registration, login, tokens and the caller's profile."),
         (name = "sessions", description = "The caller's signed-in devices."),
@@ -67,6 +67,29 @@ use crate::routes::{auth, docs, health};
     ),
 )]
 pub struct ApiDoc;
+
+/// The document as served: [`ApiDoc`] with `servers` naming `public_url` (`PUBLIC_API_URL`), or
+/// the document's own origin.
+pub fn served(public_url: Option<&str>) -> utoipa::openapi::OpenApi {
+    let mut document = ApiDoc::openapi();
+    let server = utoipa::openapi::server::ServerBuilder::new()
+        .url(public_url.unwrap_or("/"))
+        .description(Some(if public_url.is_some() {
+            "Production: the public address (`PUBLIC_API_URL`)."
+        } else {
+            "Production or local: the origin this document is served from (set \
+             `PUBLIC_API_URL` to name it)."
+        }))
+        // Patients' apps call it: not an internal API.
+        .extensions(Some(
+            utoipa::openapi::extensions::ExtensionsBuilder::new()
+                .add("x-internal", false)
+                .build(),
+        ))
+        .build();
+    document.servers = Some(vec![server]);
+    document
+}
 
 /// The name of the bearer security scheme the protected operations require.
 pub const BEARER: &str = "bearer";
@@ -84,7 +107,11 @@ impl Modify for BearerScheme {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "The `token` of a token response (HS256, valid `JWT_EXP_MINUTES`).",
+                        "The `token` of a token response: a JWT as RFC8725 (JSON Web Token Best \
+                         Current Practices) asks. The server accepts HS256 only (`none` and every \
+                         other algorithm are `invalid_token`), checks the signature, `iss`, `aud` \
+                         and `exp` (with `JWT_LEEWAY_SECONDS` of leeway, 30 by default), and the \
+                         token's session (`sid`) on every request. Valid `JWT_EXP_MINUTES`.",
                     ))
                     .build(),
             ),
@@ -112,8 +139,26 @@ impl Modify for CommonHeaders {
                 response.headers.insert(
                     "Cache-Control".to_owned(),
                     HeaderBuilder::new()
-                        .schema(Object::with_type(Type::String))
+                        .schema(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .enum_values(Some(["no-store"])),
+                        )
                         .description(Some("`no-store`."))
+                        .build(),
+                );
+                response.headers.insert(
+                    "Access-Control-Allow-Origin".to_owned(),
+                    HeaderBuilder::new()
+                        .schema(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .max_length(Some(limits::ORIGIN_MAX)),
+                        )
+                        .description(Some(
+                            "The request's `Origin`, only when it is listed in `CORS_ORIGINS` \
+                             (absent otherwise, and for requests without `Origin`).",
+                        ))
                         .build(),
                 );
             }
@@ -173,10 +218,17 @@ fn error_response(
         let schema = if *name == "Retry-After" {
             ObjectBuilder::new()
                 .schema_type(Type::Integer)
-                .minimum(Some(0))
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                    utoipa::openapi::KnownFormat::Int32,
+                )))
+                .minimum(Some(1))
+                .maximum(Some(limits::RETRY_AFTER_MAX))
                 .build()
         } else {
-            Object::with_type(Type::String)
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(limits::HEADER_MAX))
+                .build()
         };
         response = response.header(
             *name,
@@ -281,4 +333,335 @@ error_responses! {
     /// `500 internal`.
     Internal => "A bug; the message never says more.",
         [("internal", "An unexpected error occurred. It has been logged.")], [];
+}
+
+/// The limits the document states: the service's ([`service::limits`]) and the HTTP layer's.
+mod limits {
+    pub use service::limits::*;
+
+    /// The default `MAX_BODY_BYTES`: what bounds a field the service itself does not measure.
+    pub const BODY_MAX: usize = 16_384;
+    /// Longest browser origin accepted in `CORS_ORIGINS`.
+    pub const ORIGIN_MAX: usize = 2_048;
+    /// Longest value of the other documented response headers.
+    pub const HEADER_MAX: usize = 1_024;
+    /// Longest `Retry-After`: the longest window (`LOGIN_FAILURE_WINDOW_SECONDS` is at most a day).
+    pub const RETRY_AFTER_MAX: i64 = 86_400;
+    /// Longest error message or field complaint the server writes.
+    pub const MESSAGE_MAX: usize = 500;
+    /// Longest field name a `422` names.
+    pub const FIELD_NAME_MAX: usize = 64;
+    /// Longest `RateLimit`/`RateLimit-Policy` value.
+    pub const RATE_LIMIT_HEADER_MAX: usize = 64;
+    /// Longest `/docs` page (Swagger UI's index with our `<base>`).
+    pub const DOCS_PAGE_MAX: usize = 8_192;
+}
+
+/// A string bound: schema, property, longest (and shortest, where the server checks one).
+type StringBound = (&'static str, &'static str, usize, Option<usize>);
+
+/// Every string property of the document and its bound.
+const STRING_BOUNDS: &[StringBound] = &[
+    ("RegisterRequest", "name", limits::NAME_MAX, Some(1)),
+    ("RegisterRequest", "email", limits::EMAIL_MAX, None),
+    (
+        "RegisterRequest",
+        "password",
+        limits::PASSWORD_MAX,
+        Some(limits::PASSWORD_MIN),
+    ),
+    (
+        "RegisterRequest",
+        "username",
+        limits::USERNAME_MAX,
+        Some(limits::USERNAME_MIN),
+    ),
+    ("LoginRequest", "email", limits::EMAIL_MAX, None),
+    ("LoginRequest", "username", limits::USERNAME_MAX, None),
+    ("LoginRequest", "password", limits::BODY_MAX, Some(1)),
+    (
+        "RefreshRequest",
+        "refresh_token",
+        limits::REFRESH_TOKEN_INPUT_MAX,
+        None,
+    ),
+    (
+        "ChangePasswordRequest",
+        "current_password",
+        limits::BODY_MAX,
+        None,
+    ),
+    (
+        "ChangePasswordRequest",
+        "new_password",
+        limits::PASSWORD_MAX,
+        Some(limits::PASSWORD_MIN),
+    ),
+    ("TokenResponse", "token", limits::ACCESS_TOKEN_MAX, None),
+    ("TokenResponse", "token_type", 6, Some(6)),
+    (
+        "TokenResponse",
+        "refresh_token",
+        limits::REFRESH_TOKEN_LEN,
+        Some(limits::REFRESH_TOKEN_LEN),
+    ),
+    ("ProfileResponse", "username", limits::USERNAME_MAX, None),
+    ("ProfileResponse", "name", limits::NAME_MAX, None),
+    ("ProfileResponse", "email", limits::EMAIL_MAX, None),
+    ("ProfileResponse", "phone", limits::PHONE_MAX, None),
+    ("ProfileResponse", "date_of_birth", limits::DATE_LEN, None),
+    ("ProfileResponse", "created_at", limits::TIMESTAMP_LEN, None),
+    ("DoctorResponse", "name", limits::NAME_MAX, None),
+    ("DoctorResponse", "specialty", limits::SPECIALTY_MAX, None),
+    ("DoctorResponse", "email", limits::EMAIL_MAX, None),
+    ("DoctorResponse", "phone", limits::PHONE_MAX, None),
+    ("CaregiverResponse", "name", limits::NAME_MAX, None),
+    (
+        "CaregiverResponse",
+        "relationship",
+        limits::RELATIONSHIP_MAX,
+        None,
+    ),
+    ("CaregiverResponse", "email", limits::EMAIL_MAX, None),
+    ("CaregiverResponse", "phone", limits::PHONE_MAX, None),
+    (
+        "PrescriptionResponse",
+        "medication",
+        limits::MEDICATION_MAX,
+        None,
+    ),
+    ("PrescriptionResponse", "dosage", limits::DOSAGE_MAX, None),
+    (
+        "PrescriptionResponse",
+        "frequency",
+        limits::DOSAGE_MAX,
+        None,
+    ),
+    ("PrescriptionResponse", "start_date", limits::DATE_LEN, None),
+    ("PrescriptionResponse", "end_date", limits::DATE_LEN, None),
+    (
+        "SessionResponse",
+        "session_id",
+        limits::SESSION_ID_LEN,
+        None,
+    ),
+    ("SessionResponse", "created_at", limits::TIMESTAMP_LEN, None),
+    (
+        "SessionResponse",
+        "last_used_at",
+        limits::TIMESTAMP_LEN,
+        None,
+    ),
+    ("SessionResponse", "expires_at", limits::TIMESTAMP_LEN, None),
+    (
+        "SessionResponse",
+        "user_agent",
+        limits::USER_AGENT_MAX,
+        None,
+    ),
+    ("SessionResponse", "ip", limits::IP_MAX, None),
+    ("MessageResponse", "message", limits::MESSAGE_MAX, None),
+    ("StatusResponse", "status", 16, None),
+    ("ErrorBody", "message", limits::MESSAGE_MAX, None),
+];
+
+/// Every id property: 32-bit keys from 1.
+const ID_PROPERTIES: &[(&str, &str)] = &[
+    ("ProfileResponse", "patient_id"),
+    ("DoctorResponse", "doctor_id"),
+    ("CaregiverResponse", "caregiver_id"),
+    ("PrescriptionResponse", "prescription_id"),
+    ("PrescriptionResponse", "doctor_id"),
+];
+
+fn property<'a>(
+    openapi: &'a mut utoipa::openapi::OpenApi,
+    schema: &str,
+    name: &str,
+) -> Option<&'a mut Object> {
+    use utoipa::openapi::schema::Schema;
+    let components = openapi.components.as_mut()?;
+    let RefOr::T(Schema::Object(object)) = components.schemas.get_mut(schema)? else {
+        return None;
+    };
+    match object.properties.get_mut(name)? {
+        RefOr::T(Schema::Object(property)) => Some(property),
+        _ => None,
+    }
+}
+
+/// States the bounds above on the schemas, from the constants the validation checks.
+struct Bounds;
+
+impl Modify for Bounds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::Schema;
+        for (schema, name, max, min) in STRING_BOUNDS {
+            if let Some(property) = property(openapi, schema, name) {
+                property.max_length = Some(*max);
+                if min.is_some() {
+                    property.min_length = *min;
+                }
+            }
+        }
+        for (schema, name) in ID_PROPERTIES {
+            if let Some(property) = property(openapi, schema, name) {
+                property.minimum = Some(1.into());
+                property.maximum = Some(limits::ID_MAX.into());
+            }
+        }
+        if let Some(property) = property(openapi, "TokenResponse", "expires_in") {
+            let (shortest, longest) = limits::TOKEN_LIFETIME_SECONDS;
+            property.minimum = Some(shortest.into());
+            property.maximum = Some(longest.into());
+        }
+        if let Some(operation) = openapi
+            .paths
+            .paths
+            .get_mut("/auth/sessions/{session_id}")
+            .and_then(|item| item.delete.as_mut())
+        {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if let Some(RefOr::T(Schema::Object(schema))) = parameter.schema.as_mut() {
+                    schema.max_length = Some(limits::SESSION_ID_LEN);
+                }
+            }
+        }
+        if let Some(RefOr::T(page)) = openapi
+            .paths
+            .paths
+            .get_mut("/docs")
+            .and_then(|item| item.get.as_mut())
+            .and_then(|operation| operation.responses.responses.get_mut("200"))
+        {
+            for header in page.headers.values_mut() {
+                if let RefOr::T(Schema::Object(schema)) = &mut header.schema {
+                    schema.max_length = Some(limits::HEADER_MAX);
+                }
+            }
+            for content in page.content.values_mut() {
+                if let Some(RefOr::T(Schema::Object(schema))) = content.schema.as_mut() {
+                    schema.max_length = Some(limits::DOCS_PAGE_MAX);
+                }
+            }
+        }
+        // The complaints of a 422: field name → what is wrong.
+        if let Some(fields) = property(openapi, "ErrorBody", "fields") {
+            fields.property_names = Some(Box::new(Schema::Object(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(limits::FIELD_NAME_MAX))
+                    .build(),
+            )));
+            fields.additional_properties = Some(Box::new(
+                utoipa::openapi::schema::AdditionalProperties::RefOr(RefOr::T(Schema::Object(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .max_length(Some(limits::MESSAGE_MAX))
+                        .build(),
+                ))),
+            ));
+        }
+    }
+}
+
+/// Operations without the bearer scheme are public on purpose, and say so (`security: []`).
+struct PublicOperations;
+
+impl Modify for PublicOperations {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if operation.security.as_ref().is_none_or(Vec::is_empty) {
+                    operation.security = Some(Vec::new());
+                }
+            }
+        }
+    }
+}
+
+/// The operations limited per client address, with the headers they send on every answer.
+pub const RATE_LIMITED: &[(&str, &str)] = &[
+    ("/auth/register", "post"),
+    ("/auth/login", "post"),
+    ("/auth/refresh", "post"),
+    ("/auth/change-password", "post"),
+];
+
+/// Gives the limited operations their `RateLimit-Policy` and `RateLimit` headers on every 2xx
+/// and 4xx answer (shared responses are copied into the operation first, so that operations
+/// without a limit do not claim one).
+struct RateLimitHeaders;
+
+impl Modify for RateLimitHeaders {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let shared = openapi
+            .components
+            .as_ref()
+            .map(|c| c.responses.clone())
+            .unwrap_or_default();
+        let header = |description: &str| {
+            HeaderBuilder::new()
+                .schema(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .max_length(Some(limits::RATE_LIMIT_HEADER_MAX)),
+                )
+                .description(Some(description))
+                .build()
+        };
+        for (path, method) in RATE_LIMITED {
+            let Some(item) = openapi.paths.paths.get_mut(*path) else {
+                continue;
+            };
+            let operation = match *method {
+                "post" => item.post.as_mut(),
+                _ => None,
+            };
+            let Some(operation) = operation else {
+                continue;
+            };
+            for (status, response) in operation.responses.responses.iter_mut() {
+                if !(status.starts_with('2') || status.starts_with('4')) {
+                    continue;
+                }
+                if let RefOr::Ref(reference) = response {
+                    let name = reference
+                        .ref_location
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default();
+                    if let Some(RefOr::T(copy)) = shared.get(name) {
+                        *response = RefOr::T(copy.clone());
+                    }
+                }
+                if let RefOr::T(response) = response {
+                    response.headers.insert(
+                        "RateLimit-Policy".to_owned(),
+                        header(
+                            "`\"per-client\";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts \
+                             a minute per client address (IETF httpapi RateLimit draft). Absent \
+                             when limits are off.",
+                        ),
+                    );
+                    response.headers.insert(
+                        "RateLimit".to_owned(),
+                        header(
+                            "`\"per-client\";r=<left>;t=<seconds>`: attempts left in this window \
+                             and seconds until it starts again. Absent when limits are off.",
+                        ),
+                    );
+                }
+            }
+        }
+    }
 }

@@ -66,6 +66,7 @@ struct RawSettings {
     redis_key_prefix: String,
     redis_timeout_ms: u64,
     cors_origins: String,
+    public_api_url: String,
     log_format: LogFormat,
     shutdown_timeout_seconds: u64,
 }
@@ -100,6 +101,9 @@ pub struct Settings {
     pub redis: Option<RedisSettings>,
     /// Origins allowed to call the API from a browser (empty: no CORS).
     pub cors_origins: Vec<String>,
+    /// Where clients reach the API, for the OpenAPI document's `servers` (`None`: the
+    /// document's own origin).
+    pub public_api_url: Option<String>,
     /// How log lines are written.
     pub log_format: LogFormat,
     /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
@@ -228,6 +232,7 @@ impl Settings {
             }
         };
         let cors_origins = parse_origins(&raw.cors_origins)?;
+        let public_api_url = parse_public_url(&raw.public_api_url)?;
 
         let mut pool = PoolSettings {
             acquire_timeout: Duration::from_secs(acquire),
@@ -270,6 +275,7 @@ impl Settings {
             trusted_proxies,
             redis,
             cors_origins,
+            public_api_url,
             log_format: raw.log_format,
             shutdown_timeout_seconds: in_range(
                 "shutdown_timeout_seconds",
@@ -280,6 +286,23 @@ impl Settings {
             warnings,
         })
     }
+}
+
+/// An absolute `http(s)` URL without query or fragment, trailing `/` dropped; empty is `None`.
+fn parse_public_url(raw: &str) -> Result<Option<String>, SettingsError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let problem = |why: &str| invalid("public_api_url", format!("`{raw}` {why}"));
+    let parsed = url::Url::parse(raw).map_err(|_| problem("is not an absolute URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(problem("must be an http or https URL with a host"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(problem("must not have a query or fragment"));
+    }
+    Ok(Some(raw.trim_end_matches('/').to_owned()))
 }
 
 /// `CORS_ORIGINS`: comma-separated `scheme://host[:port]` origins, as browsers send them.

@@ -77,6 +77,8 @@ impl Application {
             auth: Arc::new(AuthService::new(settings.auth, clock)?.with_audit_queue(audit_queue)),
             limits: RateLimits::new(settings.rate_limits.clone(), store),
             client_ip: settings.trusted_proxies.clone(),
+            public_api_url: settings.public_api_url.clone(),
+            openapi_json: Arc::default(),
         };
         if let Some(every) = settings.session_cleanup_interval {
             tokio::spawn(purge_expired_sessions(state.clone(), every));
@@ -178,6 +180,8 @@ fn cors(origins: &[String]) -> Cors {
             RETRY_AFTER,
             WWW_AUTHENTICATE,
             HeaderName::from_static("content-length"),
+            HeaderName::from_static("ratelimit"),
+            HeaderName::from_static("ratelimit-policy"),
         ])
         .max_age(3600)
         .block_on_origin_mismatch(false);

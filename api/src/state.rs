@@ -19,4 +19,8 @@ pub struct AppState {
     pub limits: RateLimits,
     /// Which proxies may name the client's address.
     pub client_ip: TrustedProxies,
+    /// `PUBLIC_API_URL`, for the document's `servers`.
+    pub public_api_url: Option<String>,
+    /// The served OpenAPI document, built on first request.
+    pub openapi_json: Arc<std::sync::OnceLock<Result<String, String>>>,
 }

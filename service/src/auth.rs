@@ -60,7 +60,7 @@ pub struct ClientInfo {
 
 impl ClientInfo {
     /// Longest user agent kept, in characters (the column holds 512).
-    const USER_AGENT_MAX: usize = 512;
+    const USER_AGENT_MAX: usize = crate::limits::USER_AGENT_MAX;
     /// Longest request id kept, in characters (the column holds 128).
     const REQUEST_ID_MAX: usize = 128;
 
@@ -137,7 +137,7 @@ pub struct AuthenticatedPatient {
 const LAST_USED_RESOLUTION: Duration = Duration::minutes(15);
 
 /// Longest refresh token accepted for a lookup; ours are 43 characters.
-const REFRESH_TOKEN_MAX: usize = 256;
+const REFRESH_TOKEN_MAX: usize = crate::limits::REFRESH_TOKEN_INPUT_MAX;
 
 /// A session as the patient's session list shows it.
 #[derive(Debug, Clone)]

@@ -10,6 +10,7 @@ pub mod clock;
 mod common_passwords;
 pub mod demo_data;
 mod error;
+pub mod limits;
 mod lookup;
 pub mod password;
 pub mod profile;

@@ -66,14 +66,8 @@ pub struct NewPatient {
     pub username: Option<String>,
 }
 
-/// Longest accepted name, in characters.
-pub const NAME_MAX: usize = 100;
-/// Longest accepted email address, in characters.
-pub const EMAIL_MAX: usize = 254;
-/// Shortest accepted password, in characters.
-pub const PASSWORD_MIN: usize = 8;
-/// Longest accepted password, in characters.
-pub const PASSWORD_MAX: usize = 128;
+pub use crate::limits::{EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN};
+use crate::limits::{USERNAME_MAX, USERNAME_MIN};
 
 impl NewPatient {
     /// Checks every field and returns all problems at once.
@@ -166,8 +160,11 @@ fn check_username(username: Option<&str>, errors: &mut FieldErrors) -> Option<St
     let valid_chars = username
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if !(3..=50).contains(&username.len()) {
-        errors.add("username", "must be 3 to 50 characters");
+    if !(USERNAME_MIN..=USERNAME_MAX).contains(&username.len()) {
+        errors.add(
+            "username",
+            format!("must be {USERNAME_MIN} to {USERNAME_MAX} characters"),
+        );
     } else if !valid_chars {
         errors.add(
             "username",

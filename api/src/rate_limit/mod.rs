@@ -74,6 +74,55 @@ pub struct RateLimitSettings {
     pub login_failure_window: Duration,
 }
 
+/// The window of the per-client limit.
+pub const PER_CLIENT_WINDOW: Duration = Duration::from_secs(60);
+
+/// The name of the per-client policy in the `RateLimit` headers.
+pub const POLICY_NAME: &str = "per-client";
+
+/// What is left of a client's attempts on a limited route, sent as the IETF httpapi draft's
+/// `RateLimit-Policy` and `RateLimit` headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// Attempts allowed per window.
+    pub limit: u64,
+    /// Attempts left in the current window.
+    pub remaining: u64,
+    /// Seconds until the window starts again.
+    pub reset_seconds: u64,
+}
+
+impl Quota {
+    /// `RateLimit-Policy`: `"per-client";q=<limit>;w=<window seconds>`.
+    pub fn policy_header(&self) -> String {
+        format!(
+            "\"{POLICY_NAME}\";q={};w={}",
+            self.limit,
+            PER_CLIENT_WINDOW.as_secs()
+        )
+    }
+
+    /// `RateLimit`: `"per-client";r=<remaining>;t=<seconds to reset>`.
+    pub fn state_header(&self) -> String {
+        format!(
+            "\"{POLICY_NAME}\";r={};t={}",
+            self.remaining, self.reset_seconds
+        )
+    }
+
+    fn apply(&self, headers: &mut actix_web::http::header::HeaderMap) {
+        use actix_web::http::header::{HeaderName, HeaderValue};
+        for (name, value) in [
+            ("ratelimit-policy", self.policy_header()),
+            ("ratelimit", self.state_header()),
+        ] {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(HeaderName::from_static(name), value);
+            }
+        }
+    }
+}
+
 /// The limits of this instance, counted in its [`LimitStore`].
 #[derive(Clone)]
 pub struct RateLimits {
@@ -97,18 +146,28 @@ impl RateLimits {
         &self.store
     }
 
-    /// Counts an attempt on `route` from `client`; `429` when over the limit.
-    pub async fn admit(&self, route: LimitedRoute, client: Option<IpAddr>) -> Result<(), ApiError> {
+    /// Counts an attempt on `route` from `client`: what is left of the client's quota (`None`
+    /// when limits are off), or `429` with that quota when over the limit.
+    pub async fn admit(
+        &self,
+        route: LimitedRoute,
+        client: Option<IpAddr>,
+    ) -> Result<Option<Quota>, (ApiError, Quota)> {
         let max = self.settings.per_client_per_minute;
         if max == 0 {
-            return Ok(());
+            return Ok(None);
         }
         let key = format!("ip:{}:{}", route.name(), address_key(client));
-        let counted = self.store.hit(key, max, Duration::from_secs(60)).await;
+        let counted = self.store.hit(key, max, PER_CLIENT_WINDOW).await;
+        let quota = Quota {
+            limit: max,
+            remaining: counted.remaining,
+            reset_seconds: counted.retry_after_seconds,
+        };
         if counted.allowed {
-            Ok(())
+            Ok(Some(quota))
         } else {
-            Err(ApiError::rate_limited(counted.retry_after_seconds))
+            Err((ApiError::rate_limited(counted.retry_after_seconds), quota))
         }
     }
 
@@ -174,16 +233,25 @@ pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let mut quota = None;
     if let Some(route) = LimitedRoute::of(req.method(), req.path()) {
         if let Some(state) = req.app_data::<web::Data<AppState>>() {
             let client = state.client_ip.of_request(req.request());
-            if let Err(error) = state.limits.admit(route, client).await {
-                let response = error.error_response().map_into_right_body();
-                return Ok(req.into_response(response));
+            match state.limits.admit(route, client).await {
+                Ok(left) => quota = left,
+                Err((error, refused)) => {
+                    let mut response = error.error_response().map_into_right_body();
+                    refused.apply(response.headers_mut());
+                    return Ok(req.into_response(response));
+                }
             }
         }
     }
-    Ok(next.call(req).await?.map_into_left_body())
+    let mut response = next.call(req).await?.map_into_left_body();
+    if let Some(quota) = quota {
+        quota.apply(response.headers_mut());
+    }
+    Ok(response)
 }
 
 #[cfg(test)]
@@ -218,11 +286,13 @@ mod tests {
                 .await
                 .is_ok());
         }
-        let refused = limits
+        let (refused, quota) = limits
             .admit(LimitedRoute::Login, ip("192.0.2.1"))
             .await
             .expect_err("fourth attempt");
         assert_eq!(refused.code(), "rate_limited");
+        assert_eq!(quota.remaining, 0);
+        assert_eq!(quota.policy_header(), "\"per-client\";q=3;w=60");
         assert!(limits
             .admit(LimitedRoute::Register, ip("192.0.2.1"))
             .await
@@ -234,13 +304,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn each_attempt_reports_what_is_left() {
+        let limits = limits(3, 0).await;
+        for left in [2, 1, 0] {
+            let quota = limits
+                .admit(LimitedRoute::Refresh, ip("192.0.2.9"))
+                .await
+                .expect("allowed")
+                .expect("limits on");
+            assert_eq!((quota.limit, quota.remaining), (3, left));
+            assert!((1..=60).contains(&quota.reset_seconds));
+            assert_eq!(
+                quota.state_header(),
+                format!("\"per-client\";r={left};t={}", quota.reset_seconds)
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn zero_means_no_limit() {
         let limits = limits(0, 0).await;
         for _ in 0..100 {
-            assert!(limits
-                .admit(LimitedRoute::Login, ip("192.0.2.1"))
-                .await
-                .is_ok());
+            assert_eq!(
+                limits
+                    .admit(LimitedRoute::Login, ip("192.0.2.1"))
+                    .await
+                    .expect("no limit"),
+                None
+            );
             assert!(limits.begin_login("a@example.com", None).await.is_ok());
         }
     }

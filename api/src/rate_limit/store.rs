@@ -58,6 +58,8 @@ pub struct Counted {
     pub allowed: bool,
     /// Seconds until the window resets (for `Retry-After`).
     pub retry_after_seconds: u64,
+    /// Attempts left in this window after this one.
+    pub remaining: u64,
     /// Takes the attempt back (see [`LimitStore::take_back`]).
     pub token: TakeBack,
 }
@@ -137,6 +139,7 @@ fn counted(allowed: bool, output: &SimpleOutput, token: TakeBack) -> Counted {
     Counted {
         allowed,
         retry_after_seconds: output.seconds_until_reset().max(1),
+        remaining: output.remaining,
         token,
     }
 }

@@ -7,12 +7,11 @@ use std::sync::{Arc, OnceLock};
 
 use actix_web::http::header::{ContentType, CONTENT_SECURITY_POLICY};
 use actix_web::{web, HttpResponse};
-use utoipa::OpenApi;
 use utoipa_swagger_ui::Config;
 
 use crate::error::ApiError;
-use crate::openapi::ApiDoc;
 use crate::routes::Operation;
+use crate::state::AppState;
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/openapi.json";
@@ -65,9 +64,12 @@ pub fn configure_assets(cfg: &mut web::ServiceConfig) {
         (status = 500, response = crate::openapi::Internal),
     )
 )]
-async fn openapi_json() -> Result<HttpResponse, ApiError> {
-    static DOCUMENT: OnceLock<Result<String, String>> = OnceLock::new();
-    let document = DOCUMENT.get_or_init(|| ApiDoc::openapi().to_json().map_err(|e| e.to_string()));
+async fn openapi_json(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let document = state.openapi_json.get_or_init(|| {
+        crate::openapi::served(state.public_api_url.as_deref())
+            .to_json()
+            .map_err(|e| e.to_string())
+    });
     match document {
         Ok(json) => Ok(HttpResponse::Ok()
             .content_type(ContentType::json())

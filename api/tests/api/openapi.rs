@@ -217,3 +217,122 @@ fn referenced_files(html: &str) -> Vec<String> {
     files.retain(|f| f != "/docs/");
     files
 }
+
+/// A property of a component schema.
+fn property<'a>(doc: &'a Value, schema: &str, name: &str) -> &'a Value {
+    &doc["components"]["schemas"][schema]["properties"][name]
+}
+
+#[tokio::test]
+async fn the_bounds_in_the_document_are_the_ones_the_server_checks() {
+    use service::limits;
+    run(Backend::Sqlite, |app| async move {
+        let doc = document(&app).await;
+        let name = property(&doc, "RegisterRequest", "name");
+        assert_eq!(name["maxLength"], limits::NAME_MAX);
+        assert_eq!(
+            property(&doc, "RegisterRequest", "email")["maxLength"],
+            limits::EMAIL_MAX
+        );
+        let password = property(&doc, "RegisterRequest", "password");
+        assert_eq!(password["minLength"], limits::PASSWORD_MIN);
+        assert_eq!(password["maxLength"], limits::PASSWORD_MAX);
+        let username = property(&doc, "RegisterRequest", "username");
+        assert_eq!(username["minLength"], limits::USERNAME_MIN);
+        assert_eq!(username["maxLength"], limits::USERNAME_MAX);
+        assert_eq!(
+            property(&doc, "ProfileResponse", "patient_id")["maximum"],
+            i64::from(i32::MAX)
+        );
+
+        // And the server refuses one character more, as the document says.
+        let too_long = "x".repeat(limits::NAME_MAX + 1);
+        let reply = app
+            .post_json(
+                "/auth/register",
+                &serde_json::json!({"name": too_long, "email": "bounds@example.com",
+                                    "password": crate::helpers::PASSWORD}),
+            )
+            .await;
+        assert_eq!(reply.status, 422, "{}", reply.text);
+        assert!(reply.body["fields"]["name"].is_string(), "{}", reply.text);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn public_operations_say_so_and_limited_ones_document_their_headers() {
+    run(Backend::Sqlite, |app| async move {
+        let doc = document(&app).await;
+        for (path, method) in [
+            ("/auth/register", "post"),
+            ("/auth/login", "post"),
+            ("/auth/refresh", "post"),
+            ("/health", "get"),
+            ("/ready", "get"),
+            ("/openapi.json", "get"),
+            ("/docs", "get"),
+        ] {
+            assert_eq!(
+                doc["paths"][path][method]["security"],
+                serde_json::json!([]),
+                "{method} {path} is public on purpose"
+            );
+        }
+        assert_ne!(
+            doc["paths"]["/auth/me"]["get"]["security"],
+            serde_json::json!([])
+        );
+        for (path, _) in api::openapi::RATE_LIMITED {
+            let responses = doc["paths"][path]["post"]["responses"]
+                .as_object()
+                .expect("responses");
+            for (status, response) in responses {
+                if status.starts_with('2') || status.starts_with('4') {
+                    assert!(
+                        response["headers"]["RateLimit"].is_object()
+                            && response["headers"]["RateLimit-Policy"].is_object(),
+                        "{path} {status}"
+                    );
+                }
+            }
+        }
+        let me = &doc["paths"]["/auth/me"]["get"]["responses"]["200"]["headers"];
+        assert!(
+            me["RateLimit"].is_null(),
+            "an operation without a limit claims none"
+        );
+        assert!(me["Access-Control-Allow-Origin"].is_object());
+        assert_eq!(doc["servers"][0]["url"], "/");
+        let bearer = doc["components"]["securitySchemes"]["bearer"]["description"]
+            .as_str()
+            .expect("description");
+        assert!(
+            bearer.contains("RFC8725") && bearer.contains("HS256"),
+            "{bearer}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn servers_names_the_configured_public_url() {
+    let (address, _db, _server) =
+        crate::helpers::sqlite_server(&[("PUBLIC_API_URL", "https://api.example.com/")]).await;
+    let doc = crate::helpers::read(
+        reqwest::get(format!("{address}/openapi.json"))
+            .await
+            .expect("sent"),
+    )
+    .await
+    .body;
+    assert_eq!(doc["servers"][0]["url"], "https://api.example.com");
+    assert_eq!(doc["servers"][0]["x-internal"], false);
+    let bad = api::settings::Settings::load(&database::SettingsSources::only(
+        [("PUBLIC_API_URL".to_owned(), "ftp://x".to_owned())].into(),
+    ));
+    assert!(
+        bad.is_err_and(|e| e.to_string().contains("public_api_url")),
+        "a bad PUBLIC_API_URL names its key"
+    );
+}

@@ -88,6 +88,17 @@ async fn every_limited_route_answers_429_per_client_address(backend: Backend) {
             vec![("authorization", bearer.as_str())],
         ),
     ];
+    assert_eq!(
+        registered.header("ratelimit-policy"),
+        "\"per-client\";q=3;w=60"
+    );
+    assert!(
+        registered
+            .header("ratelimit")
+            .starts_with("\"per-client\";r=2;t="),
+        "{}",
+        registered.header("ratelimit")
+    );
     for (path, body, headers) in &routes {
         let allowed = if *path == "/auth/register" { 2 } else { 3 };
         for attempt in 0..allowed {
@@ -97,9 +108,30 @@ async fn every_limited_route_answers_429_per_client_address(backend: Backend) {
                 "{path} attempt {attempt}: {}",
                 reply.text
             );
+            // Whatever the answer (401, 422, 200), the client learns what is left.
+            let left = allowed - attempt - 1;
+            assert_eq!(
+                reply.header("ratelimit-policy"),
+                "\"per-client\";q=3;w=60",
+                "{path}"
+            );
+            assert!(
+                reply
+                    .header("ratelimit")
+                    .starts_with(&format!("\"per-client\";r={left};t=")),
+                "{path} attempt {attempt}: {}",
+                reply.header("ratelimit")
+            );
         }
         let refused = post(&address, path, body, headers).await;
         assert_rate_limited(&refused, path);
+        assert!(
+            refused
+                .header("ratelimit")
+                .starts_with("\"per-client\";r=0;t="),
+            "{path}: {}",
+            refused.header("ratelimit")
+        );
         // Malformed attempts count too, and are refused before their body is read.
         let malformed = read(
             reqwest::Client::new()
@@ -113,8 +145,10 @@ async fn every_limited_route_answers_429_per_client_address(backend: Backend) {
         .await;
         assert_rate_limited(&malformed, path);
     }
-    // Routes without a limit keep answering.
-    assert_eq!(get(&address, "/health").await.status, 200);
+    // Routes without a limit keep answering, and claim no quota.
+    let health = get(&address, "/health").await;
+    assert_eq!(health.status, 200);
+    assert_eq!(health.header("ratelimit"), "");
     let me = read(
         reqwest::Client::new()
             .get(format!("{address}/auth/me"))

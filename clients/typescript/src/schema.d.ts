@@ -561,8 +561,10 @@ export interface components {
         /** @description No bearer token, or one that is malformed, forged, expired or of an ended session. */
         BearerRejected: {
             headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
                 /** @description `no-store`. */
-                "Cache-Control"?: string;
+                "Cache-Control"?: "no-store";
                 /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
                 "WWW-Authenticate"?: string;
                 /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
@@ -576,8 +578,10 @@ export interface components {
         /** @description The email address (in any case) or the username is already in use. */
         Conflict: {
             headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
                 /** @description `no-store`. */
-                "Cache-Control"?: string;
+                "Cache-Control"?: "no-store";
                 /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                 "X-Request-Id"?: string;
                 [name: string]: unknown;
@@ -589,8 +593,10 @@ export interface components {
         /** @description The bearer token is not accepted, or `current_password` is wrong. */
         CredentialsOrBearerRejected: {
             headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
                 /** @description `no-store`. */
-                "Cache-Control"?: string;
+                "Cache-Control"?: "no-store";
                 /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
                 "WWW-Authenticate"?: string;
                 /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
@@ -604,8 +610,10 @@ export interface components {
         /** @description A bug; the message never says more. */
         Internal: {
             headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
                 /** @description `no-store`. */
-                "Cache-Control"?: string;
+                "Cache-Control"?: "no-store";
                 /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                 "X-Request-Id"?: string;
                 [name: string]: unknown;
@@ -623,8 +631,10 @@ export interface components {
         /** @description Unknown account or wrong password (the same answer for both). */
         InvalidCredentials: {
             headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
                 /** @description `no-store`. */
-                "Cache-Control"?: string;
+                "Cache-Control"?: "no-store";
                 /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
                 "WWW-Authenticate"?: string;
                 /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
@@ -644,8 +654,10 @@ export interface components {
         /** @description The body is not JSON, not an object, or a field has the wrong JSON type. */
         InvalidJson: {
             headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
                 /** @description `no-store`. */
-                "Cache-Control"?: string;
+                "Cache-Control"?: "no-store";
                 /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                 "X-Request-Id"?: string;
                 [name: string]: unknown;
@@ -663,8 +675,10 @@ export interface components {
         /** @description No such session of the caller (another patient's is indistinguishable). */
         NotFound: {
             headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
                 /** @description `no-store`. */
-                "Cache-Control"?: string;
+                "Cache-Control"?: "no-store";
                 /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                 "X-Request-Id"?: string;
                 [name: string]: unknown;
@@ -682,8 +696,10 @@ export interface components {
         /** @description The body is larger than `MAX_BODY_BYTES` (16 KiB by default). */
         PayloadTooLarge: {
             headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
                 /** @description `no-store`. */
-                "Cache-Control"?: string;
+                "Cache-Control"?: "no-store";
                 /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                 "X-Request-Id"?: string;
                 [name: string]: unknown;
@@ -701,8 +717,10 @@ export interface components {
         /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many failed logins for this account from this address (`LOGIN_FAILURE_LIMIT`). */
         RateLimited: {
             headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
                 /** @description `no-store`. */
-                "Cache-Control"?: string;
+                "Cache-Control"?: "no-store";
                 /** @description Seconds to wait before trying again. */
                 "Retry-After"?: number;
                 /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
@@ -722,8 +740,10 @@ export interface components {
         /** @description The refresh token is unknown, consumed (theft: its session ends) or expired. */
         RefreshRejected: {
             headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
                 /** @description `no-store`. */
-                "Cache-Control"?: string;
+                "Cache-Control"?: "no-store";
                 /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
                 "WWW-Authenticate"?: string;
                 /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
@@ -737,8 +757,10 @@ export interface components {
         /** @description The database (or, for `/ready`, Redis) cannot be reached right now. */
         ServiceUnavailable: {
             headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
                 /** @description `no-store`. */
-                "Cache-Control"?: string;
+                "Cache-Control"?: "no-store";
                 /** @description Seconds to wait before trying again. */
                 "Retry-After"?: number;
                 /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
@@ -758,8 +780,10 @@ export interface components {
         /** @description The body is not declared as JSON (`application/json` or `application/*+json`). */
         UnsupportedMediaType: {
             headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
                 /** @description `no-store`. */
-                "Cache-Control"?: string;
+                "Cache-Control"?: "no-store";
                 /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                 "X-Request-Id"?: string;
                 [name: string]: unknown;
@@ -777,8 +801,10 @@ export interface components {
         /** @description Well-formed JSON whose fields break the rules; `fields` names each. */
         ValidationFailed: {
             headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
                 /** @description `no-store`. */
-                "Cache-Control"?: string;
+                "Cache-Control"?: "no-store";
                 /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                 "X-Request-Id"?: string;
                 [name: string]: unknown;
@@ -820,8 +846,14 @@ export interface operations {
             /** @description Password changed; a fresh token pair. */
             200: {
                 headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description `no-store`. */
-                    "Cache-Control"?: string;
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
                     /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -830,12 +862,157 @@ export interface operations {
                     "application/json": components["schemas"]["TokenResponse"];
                 };
             };
-            400: components["responses"]["InvalidJson"];
-            401: components["responses"]["CredentialsOrBearerRejected"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["RateLimited"];
+            /** @description The body is not JSON, not an object, or a field has the wrong JSON type. */
+            400: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_json",
+                     *       "message": "`email` has the wrong JSON type: expected a string."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The bearer token is not accepted, or `current_password` is wrong. */
+            401: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
+                    "WWW-Authenticate"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `MAX_BODY_BYTES` (16 KiB by default). */
+            413: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "payload_too_large",
+                     *       "message": "The request body is larger than 16384 bytes."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`application/json` or `application/*+json`). */
+            415: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unsupported_media_type",
+                     *       "message": "The request body must be JSON, sent with `Content-Type: application/json`."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed JSON whose fields break the rules; `fields` names each. */
+            422: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "validation_failed",
+                     *       "fields": {
+                     *         "email": "is not a valid email address"
+                     *       },
+                     *       "message": "Some fields are missing or invalid."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many failed logins for this account from this address (`LOGIN_FAILURE_LIMIT`). */
+            429: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many attempts. Try again in 42 seconds."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             500: components["responses"]["Internal"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -856,8 +1033,14 @@ export interface operations {
             /** @description Logged in. */
             200: {
                 headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description `no-store`. */
-                    "Cache-Control"?: string;
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
                     /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -866,12 +1049,163 @@ export interface operations {
                     "application/json": components["schemas"]["TokenResponse"];
                 };
             };
-            400: components["responses"]["InvalidJson"];
-            401: components["responses"]["InvalidCredentials"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["RateLimited"];
+            /** @description The body is not JSON, not an object, or a field has the wrong JSON type. */
+            400: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_json",
+                     *       "message": "`email` has the wrong JSON type: expected a string."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown account or wrong password (the same answer for both). */
+            401: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
+                    "WWW-Authenticate"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_credentials",
+                     *       "message": "The email, username or password is incorrect."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `MAX_BODY_BYTES` (16 KiB by default). */
+            413: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "payload_too_large",
+                     *       "message": "The request body is larger than 16384 bytes."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`application/json` or `application/*+json`). */
+            415: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unsupported_media_type",
+                     *       "message": "The request body must be JSON, sent with `Content-Type: application/json`."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed JSON whose fields break the rules; `fields` names each. */
+            422: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "validation_failed",
+                     *       "fields": {
+                     *         "email": "is not a valid email address"
+                     *       },
+                     *       "message": "Some fields are missing or invalid."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many failed logins for this account from this address (`LOGIN_FAILURE_LIMIT`). */
+            429: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many attempts. Try again in 42 seconds."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             500: components["responses"]["Internal"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -888,8 +1222,10 @@ export interface operations {
             /** @description Logged out. */
             200: {
                 headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description `no-store`. */
-                    "Cache-Control"?: string;
+                    "Cache-Control"?: "no-store";
                     /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -920,8 +1256,10 @@ export interface operations {
             /** @description Every session ended. */
             200: {
                 headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description `no-store`. */
-                    "Cache-Control"?: string;
+                    "Cache-Control"?: "no-store";
                     /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -952,8 +1290,10 @@ export interface operations {
             /** @description The caller's profile. */
             200: {
                 headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description `no-store`. */
-                    "Cache-Control"?: string;
+                    "Cache-Control"?: "no-store";
                     /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -983,8 +1323,14 @@ export interface operations {
             /** @description A new token pair. */
             200: {
                 headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description `no-store`. */
-                    "Cache-Control"?: string;
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
                     /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -993,12 +1339,157 @@ export interface operations {
                     "application/json": components["schemas"]["TokenResponse"];
                 };
             };
-            400: components["responses"]["InvalidJson"];
-            401: components["responses"]["RefreshRejected"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["RateLimited"];
+            /** @description The body is not JSON, not an object, or a field has the wrong JSON type. */
+            400: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_json",
+                     *       "message": "`email` has the wrong JSON type: expected a string."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The refresh token is unknown, consumed (theft: its session ends) or expired. */
+            401: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
+                    "WWW-Authenticate"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `MAX_BODY_BYTES` (16 KiB by default). */
+            413: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "payload_too_large",
+                     *       "message": "The request body is larger than 16384 bytes."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`application/json` or `application/*+json`). */
+            415: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unsupported_media_type",
+                     *       "message": "The request body must be JSON, sent with `Content-Type: application/json`."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed JSON whose fields break the rules; `fields` names each. */
+            422: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "validation_failed",
+                     *       "fields": {
+                     *         "email": "is not a valid email address"
+                     *       },
+                     *       "message": "Some fields are missing or invalid."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many failed logins for this account from this address (`LOGIN_FAILURE_LIMIT`). */
+            429: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many attempts. Try again in 42 seconds."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             500: components["responses"]["Internal"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1019,8 +1510,14 @@ export interface operations {
             /** @description Registered; the token response carries the new profile. */
             201: {
                 headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description `no-store`. */
-                    "Cache-Control"?: string;
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
                     /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1029,12 +1526,155 @@ export interface operations {
                     "application/json": components["schemas"]["TokenResponse"];
                 };
             };
-            400: components["responses"]["InvalidJson"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["RateLimited"];
+            /** @description The body is not JSON, not an object, or a field has the wrong JSON type. */
+            400: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_json",
+                     *       "message": "`email` has the wrong JSON type: expected a string."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The email address (in any case) or the username is already in use. */
+            409: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `MAX_BODY_BYTES` (16 KiB by default). */
+            413: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "payload_too_large",
+                     *       "message": "The request body is larger than 16384 bytes."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`application/json` or `application/*+json`). */
+            415: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unsupported_media_type",
+                     *       "message": "The request body must be JSON, sent with `Content-Type: application/json`."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed JSON whose fields break the rules; `fields` names each. */
+            422: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "validation_failed",
+                     *       "fields": {
+                     *         "email": "is not a valid email address"
+                     *       },
+                     *       "message": "Some fields are missing or invalid."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many failed logins for this account from this address (`LOGIN_FAILURE_LIMIT`). */
+            429: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many attempts. Try again in 42 seconds."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             500: components["responses"]["Internal"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1051,8 +1691,10 @@ export interface operations {
             /** @description Open sessions, newest first. */
             200: {
                 headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description `no-store`. */
-                    "Cache-Control"?: string;
+                    "Cache-Control"?: "no-store";
                     /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1081,8 +1723,10 @@ export interface operations {
             /** @description The session ended. */
             200: {
                 headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description `no-store`. */
-                    "Cache-Control"?: string;
+                    "Cache-Control"?: "no-store";
                     /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1114,8 +1758,10 @@ export interface operations {
             /** @description The Swagger UI page. */
             200: {
                 headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description `no-store`. */
-                    "Cache-Control"?: string;
+                    "Cache-Control"?: "no-store";
                     /** @description Scripts from this origin only. */
                     "Content-Security-Policy"?: string;
                     /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
@@ -1141,8 +1787,10 @@ export interface operations {
             /** @description The process runs. */
             200: {
                 headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description `no-store`. */
-                    "Cache-Control"?: string;
+                    "Cache-Control"?: "no-store";
                     /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1170,8 +1818,10 @@ export interface operations {
             /** @description The OpenAPI document. */
             200: {
                 headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description `no-store`. */
-                    "Cache-Control"?: string;
+                    "Cache-Control"?: "no-store";
                     /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1195,8 +1845,10 @@ export interface operations {
             /** @description The database (and Redis, if configured) answer. */
             200: {
                 headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description `no-store`. */
-                    "Cache-Control"?: string;
+                    "Cache-Control"?: "no-store";
                     /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
