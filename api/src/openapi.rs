@@ -119,7 +119,25 @@ impl Modify for BearerScheme {
     }
 }
 
-/// Adds `X-Request-Id` and `Cache-Control` to every response, inline or shared.
+/// Every operation of the document.
+fn operations_mut(
+    openapi: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
+
+/// Adds `X-Request-Id`, `Cache-Control` and `Access-Control-Allow-Origin` to every response,
+/// inline or shared.
 struct CommonHeaders;
 
 impl Modify for CommonHeaders {
@@ -163,19 +181,8 @@ impl Modify for CommonHeaders {
                 );
             }
         };
-        for item in openapi.paths.paths.values_mut() {
-            for operation in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.delete,
-                &mut item.patch,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                operation.responses.responses.values_mut().for_each(add);
-            }
+        for operation in operations_mut(openapi) {
+            operation.responses.responses.values_mut().for_each(add);
         }
         if let Some(components) = openapi.components.as_mut() {
             components.responses.values_mut().for_each(add);
@@ -570,20 +577,9 @@ struct PublicOperations;
 
 impl Modify for PublicOperations {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
-            for operation in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.delete,
-                &mut item.patch,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                if operation.security.as_ref().is_none_or(Vec::is_empty) {
-                    operation.security = Some(Vec::new());
-                }
+        for operation in operations_mut(openapi) {
+            if operation.security.as_ref().is_none_or(Vec::is_empty) {
+                operation.security = Some(Vec::new());
             }
         }
     }

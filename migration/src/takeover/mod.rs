@@ -373,16 +373,15 @@ async fn move_back(conn: &impl ConnectionTrait, engine: Engine) -> Result<(), Db
     }) {
         return Ok(());
     }
-    execute(
-        conn,
-        engine,
-        &format!(
-            "DELETE FROM seaql_migrations WHERE version = '{}'",
-            contract_migration_name()
-        ),
-    )
-    .await
-    .or_else(|_| Ok::<(), DbErr>(()))?;
+    let forget = format!(
+        "DELETE FROM seaql_migrations WHERE version = '{}'",
+        contract_migration_name()
+    );
+    if let Err(error) = execute(conn, engine, &forget).await {
+        // A failure before the migration was recorded leaves nothing to forget (the table may
+        // not even exist yet).
+        log::debug!("undoing the take-over: nothing recorded to forget ({error})");
+    }
     record::drop_if_exists(conn, engine).await?;
     for table in tables::names().iter().rev() {
         execute(conn, engine, &format!("DROP TABLE IF EXISTS {table}")).await?;
