@@ -11,21 +11,16 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// Full name: 1–100 characters after trimming, any script.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, example = "Ahmed Ali")]
+    #[schema(value_type = String, required = true, example = "Ahmed Ali")]
     pub name: Option<String>,
     /// Email address, at most 254 characters; stored trimmed and lower-cased, unique in any case.
-    #[schema(value_type = String, required = true, format = Email, max_length = 254, example = "ahmed@example.com")]
+    #[schema(value_type = String, required = true, format = Email, example = "ahmed@example.com")]
     pub email: Option<String>,
     /// 8–128 characters; not one of the 10,000 most common passwords, nor the email or username.
-    #[schema(value_type = String, required = true, format = Password, min_length = 8, max_length = 128, example = "secret-pass")]
+    #[schema(value_type = String, required = true, format = Password, example = "secret-pass")]
     pub password: Option<SecretString>,
     /// Optional username: 3–50 of `A-Z a-z 0-9 . _ -`, unique in any case.
-    #[schema(
-        min_length = 3,
-        max_length = 50,
-        pattern = "^[A-Za-z0-9._-]{3,50}$",
-        example = "patient1"
-    )]
+    #[schema(example = "patient1")]
     pub username: Option<String>,
 }
 
@@ -39,7 +34,7 @@ pub struct LoginRequest {
     #[schema(example = "patient1")]
     pub username: Option<String>,
     /// Password.
-    #[schema(value_type = String, required = true, format = Password, min_length = 1, example = "secret-pass")]
+    #[schema(value_type = String, required = true, format = Password, example = "secret-pass")]
     pub password: Option<SecretString>,
 }
 
@@ -58,7 +53,7 @@ pub struct ChangePasswordRequest {
     #[schema(value_type = String, required = true, format = Password, example = "secret-pass")]
     pub current_password: Option<SecretString>,
     /// The password to use from now on (the registration rules apply).
-    #[schema(value_type = String, required = true, format = Password, min_length = 8, max_length = 128, example = "a-new-secret-pass")]
+    #[schema(value_type = String, required = true, format = Password, example = "a-new-secret-pass")]
     pub new_password: Option<SecretString>,
 }
 

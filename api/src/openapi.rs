@@ -12,6 +12,7 @@ use utoipa::openapi::{Object, ObjectBuilder, RefOr, Type};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorCode};
+use crate::rate_limit::LimitedRoute;
 use crate::routes::{auth, docs, health};
 
 /// The API's document (`ApiDoc::openapi()`).
@@ -511,6 +512,9 @@ impl Modify for Bounds {
                 }
             }
         }
+        if let Some(username) = property(openapi, "RegisterRequest", "username") {
+            username.pattern = Some(limits::USERNAME_PATTERN.to_owned());
+        }
         for (schema, name) in ID_PROPERTIES {
             if let Some(property) = property(openapi, schema, name) {
                 property.minimum = Some(1.into());
@@ -585,14 +589,6 @@ impl Modify for PublicOperations {
     }
 }
 
-/// The operations limited per client address, with the headers they send on every answer.
-pub const RATE_LIMITED: &[(&str, &str)] = &[
-    ("/auth/register", "post"),
-    ("/auth/login", "post"),
-    ("/auth/refresh", "post"),
-    ("/auth/change-password", "post"),
-];
-
 /// Gives the limited operations their `RateLimit-Policy` and `RateLimit` headers on every 2xx
 /// and 4xx answer (shared responses are copied into the operation first, so that operations
 /// without a limit do not claim one).
@@ -615,15 +611,14 @@ impl Modify for RateLimitHeaders {
                 .description(Some(description))
                 .build()
         };
-        for (path, method) in RATE_LIMITED {
-            let Some(item) = openapi.paths.paths.get_mut(*path) else {
-                continue;
-            };
-            let operation = match *method {
-                "post" => item.post.as_mut(),
-                _ => None,
-            };
-            let Some(operation) = operation else {
+        for route in LimitedRoute::ALL {
+            // Every limited route is a POST (`LimitedRoute::of`).
+            let Some(operation) = openapi
+                .paths
+                .paths
+                .get_mut(route.path())
+                .and_then(|item| item.post.as_mut())
+            else {
                 continue;
             };
             for (status, response) in operation.responses.responses.iter_mut() {

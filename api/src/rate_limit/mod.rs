@@ -39,17 +39,29 @@ pub enum LimitedRoute {
 }
 
 impl LimitedRoute {
-    /// The limited route a request is for, if any.
+    /// Every limited route.
+    pub const ALL: [Self; 4] = [
+        Self::Register,
+        Self::Login,
+        Self::Refresh,
+        Self::ChangePassword,
+    ];
+
+    /// The limited route a request is for, if any (all of them are `POST`s).
     pub fn of(method: &Method, path: &str) -> Option<Self> {
         if method != Method::POST {
             return None;
         }
-        match path {
-            "/auth/login" => Some(Self::Login),
-            "/auth/register" => Some(Self::Register),
-            "/auth/refresh" => Some(Self::Refresh),
-            "/auth/change-password" => Some(Self::ChangePassword),
-            _ => None,
+        Self::ALL.into_iter().find(|route| route.path() == path)
+    }
+
+    /// Its path.
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Login => "/auth/login",
+            Self::Register => "/auth/register",
+            Self::Refresh => "/auth/refresh",
+            Self::ChangePassword => "/auth/change-password",
         }
     }
 

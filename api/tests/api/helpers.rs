@@ -173,6 +173,18 @@ impl Drop for TestDatabase {
 
 fn drop_result(_: sea_orm::ExecResult) {}
 
+/// Runs SQL exactly as written on `db`, as an operator's tool would (untranslated on SQL Server).
+pub async fn operator_sql(db: &Db, backend: Backend, sql: &str) {
+    let sql = if backend == Backend::MsSql {
+        format!("{} {sql}", database::mssql::translate::TSQL_MARKER)
+    } else {
+        sql.to_owned()
+    };
+    db.execute_unprepared(&sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
 /// The admin URL with its database replaced by `name` (query options kept).
 fn with_database(admin: &str, name: &str) -> String {
     let (before_query, query) = admin
@@ -243,15 +255,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 pub async fn spawn_app_on(database: TestDatabase) -> TestApp {
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let (address, handle) = start_server(&database.url, Arc::clone(&clock), &[]).await;
-    let db = connect(
-        &DatabaseUrl::parse(&database.url).expect("url"),
-        &PoolSettings {
-            max_connections: 3,
-            ..PoolSettings::default()
-        },
-    )
-    .await
-    .expect("test connection");
+    let db = database.connect_pool(3).await;
     TestApp {
         address,
         client: reqwest::Client::new(),
@@ -265,10 +269,15 @@ pub async fn spawn_app_on(database: TestDatabase) -> TestApp {
 impl TestDatabase {
     /// A separate connection to this database, for arranging rows before a server starts.
     pub async fn connect(&self) -> Db {
+        self.connect_pool(1).await
+    }
+
+    /// A pool of `max_connections` to this database, beside any server's.
+    pub async fn connect_pool(&self, max_connections: u32) -> Db {
         connect(
             &DatabaseUrl::parse(&self.url).expect("url"),
             &PoolSettings {
-                max_connections: 1,
+                max_connections,
                 ..PoolSettings::default()
             },
         )
@@ -449,12 +458,7 @@ impl TestApp {
 
     /// Runs SQL exactly as written, as an operator's tool would (untranslated on SQL Server).
     pub async fn operator_sql(&self, sql: &str) {
-        let sql = if self.database.backend == Backend::MsSql {
-            format!("{} {sql}", database::mssql::translate::TSQL_MARKER)
-        } else {
-            sql.to_owned()
-        };
-        self.sql(&sql).await;
+        operator_sql(&self.db, self.database.backend, sql).await;
     }
 
     /// The first column of the single row a query returns.

@@ -283,7 +283,8 @@ async fn public_operations_say_so_and_limited_ones_document_their_headers() {
             doc["paths"]["/auth/me"]["get"]["security"],
             serde_json::json!([])
         );
-        for (path, _) in api::openapi::RATE_LIMITED {
+        for route in api::rate_limit::LimitedRoute::ALL {
+            let path = route.path();
             let responses = doc["paths"][path]["post"]["responses"]
                 .as_object()
                 .expect("responses");

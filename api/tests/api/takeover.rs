@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, Statement};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::helpers::{spawn_app_on, test_settings, Backend, TestDatabase};
+use crate::helpers::{operator_sql, spawn_app_on, test_settings, Backend, TestDatabase};
 
 /// One Flask patient of the fixture, with the password it was registered with.
 #[derive(Debug, Deserialize)]
@@ -61,18 +61,6 @@ fn fixture_statements(backend: Backend) -> Vec<String> {
         "{file}: text after the last statement"
     );
     statements
-}
-
-/// Runs SQL as an operator's tool would, untranslated on SQL Server.
-async fn operator_sql(db: &Db, backend: Backend, sql: &str) {
-    let sql = if backend == Backend::MsSql {
-        format!("{} {sql}", database::mssql::translate::TSQL_MARKER)
-    } else {
-        sql.to_owned()
-    };
-    db.execute_unprepared(&sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 async fn count(db: &Db, sql: &str) -> i64 {

@@ -336,7 +336,7 @@ async fn record_contract_migration(
     } else {
         crate::Migrator::install(conn).await?;
     }
-    let applied_at = chrono_now_seconds();
+    let applied_at = unix_now_seconds();
     execute(
         conn,
         engine,
@@ -348,7 +348,7 @@ async fn record_contract_migration(
     .await
 }
 
-fn chrono_now_seconds() -> i64 {
+fn unix_now_seconds() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| {
