@@ -5,6 +5,7 @@ use std::io::{BufRead, IsTerminal};
 
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
+use service::mail::{Language, MailDelivery};
 use service::{NewPatient, PatientRef, RegistrationForm, ServiceError};
 
 use crate::audit_report;
@@ -35,6 +36,25 @@ pub enum Command {
     },
     /// Print a patient's audit trail, newest first.
     Audit(Audit),
+    /// Mail a patient who called support a link to choose a new password (the link is never
+    /// printed: it goes only to the patient's address).
+    SendPasswordReset {
+        /// The patient's email address.
+        #[arg(long)]
+        email: String,
+        /// The language of the message.
+        #[arg(long, value_enum, default_value_t = MessageLanguage::En)]
+        language: MessageLanguage,
+    },
+}
+
+/// The languages of `send-password-reset`'s message.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum MessageLanguage {
+    /// English.
+    En,
+    /// Arabic.
+    Ar,
 }
 
 /// Arguments of `audit`.
@@ -127,6 +147,57 @@ pub async fn audit(settings: Settings, args: Audit) -> Result<String, String> {
         format!("patient with {patient} has no recorded events")
     } else {
         audit_report::table(&events)
+    })
+}
+
+/// Runs `send-password-reset`: queues the link, recorded in the audit trail like a request from
+/// the app, then delivers what is due (a running server would deliver it too).
+pub async fn send_password_reset(
+    settings: Settings,
+    email: &str,
+    language: MessageLanguage,
+) -> Result<String, String> {
+    let email = service::validation::parse_email(Some(email)).map_err(|errors| {
+        format!(
+            "invalid input: {}",
+            serde_json::to_string(&errors).unwrap_or_default()
+        )
+    })?;
+    let db = open_database(&settings).await.map_err(|e| e.to_string())?;
+    let clock: std::sync::Arc<dyn service::Clock> = std::sync::Arc::new(service::SystemClock);
+    let auth = service::AuthService::new(settings.auth, std::sync::Arc::clone(&clock))
+        .map_err(|e| e.to_string())?;
+    let language = match language {
+        MessageLanguage::En => Language::English,
+        MessageLanguage::Ar => Language::Arabic,
+    };
+    let operator = service::ClientInfo::new(Some("patient-auth send-password-reset"), None)
+        .with_language(language);
+    if !auth
+        .send_password_reset(&db, &email, &operator)
+        .await
+        .map_err(describe)?
+    {
+        return Err(format!("no patient with email {email}"));
+    }
+    let delivery = MailDelivery::new(
+        db.clone(),
+        settings.mail.transport.clone(),
+        auth.mailer().identity().from.email.clone(),
+        clock,
+        settings.mail.delivery.clone(),
+    );
+    let report = delivery.deliver_due().await.map_err(|e| e.to_string())?;
+    Ok(if report.sent > 0 {
+        format!(
+            "a password-reset link was sent to {email} through {}",
+            settings.mail.transport.describe()
+        )
+    } else {
+        format!(
+            "a password-reset link to {email} is queued; it could not be delivered yet and is \
+             retried by the running server (see its log)"
+        )
     })
 }
 

@@ -57,6 +57,33 @@ pub struct ChangePasswordRequest {
     pub new_password: Option<SecretString>,
 }
 
+/// `POST /auth/password-reset/request`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordResetRequest {
+    /// The address of the account (whether it has one is never told).
+    #[schema(value_type = String, required = true, format = Email, example = "ahmed@example.com")]
+    pub email: Option<String>,
+}
+
+/// `POST /auth/password-reset/confirm`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordResetConfirmRequest {
+    /// The token from the mailed link's fragment (`#token=…`); it works once.
+    #[schema(value_type = String, required = true, example = "Qm9vdHN0cmFwLXJlc2V0LXRva2VuLWV4YW1wbGUtMDE")]
+    pub token: Option<SecretString>,
+    /// The password to use from now on (the registration rules apply).
+    #[schema(value_type = String, required = true, format = Password, example = "a-new-secret-pass")]
+    pub new_password: Option<SecretString>,
+}
+
+/// `POST /auth/verify-email`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VerifyEmailRequest {
+    /// The token from the mailed link's fragment (`#token=…`); it works once.
+    #[schema(value_type = String, required = true, example = "VmVyaWZ5LWVtYWlsLXRva2VuLWV4YW1wbGUtMDAwMDE")]
+    pub token: Option<SecretString>,
+}
+
 /// `GET /auth/sessions`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionsResponse {
@@ -163,6 +190,9 @@ pub struct ProfileResponse {
     /// Email address.
     #[schema(example = "ahmed@example.com")]
     pub email: String,
+    /// Whether the patient followed a verification link mailed to `email`.
+    #[schema(example = false)]
+    pub email_verified: bool,
     /// Phone number.
     #[schema(example = json!(null))]
     #[schema(required = true)]
@@ -290,6 +320,7 @@ impl From<Profile> for ProfileResponse {
             username: patient.username,
             name: patient.full_name,
             email: patient.email,
+            email_verified: patient.email_verified,
             phone: patient.phone,
             date_of_birth: patient.date_of_birth,
             created_at: patient.created_at,

@@ -19,6 +19,10 @@ const RETRY_AFTER_SECONDS: u32 = 5;
 pub enum ErrorCode {
     /// 400: not JSON, not an object, or a field of the wrong JSON type.
     InvalidJson,
+    /// 400: a password-reset or verification token that is unknown, used, superseded or expired.
+    InvalidResetToken,
+    /// 403: the right password, but the address is unverified and `REQUIRE_VERIFIED_EMAIL` is on.
+    EmailNotVerified,
     /// 401: unknown account or wrong password.
     InvalidCredentials,
     /// 401: no bearer token.
@@ -60,6 +64,8 @@ impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::InvalidJson => "invalid_json",
+            Self::InvalidResetToken => "invalid_reset_token",
+            Self::EmailNotVerified => "email_not_verified",
             Self::InvalidCredentials => "invalid_credentials",
             Self::MissingToken => "missing_token",
             Self::InvalidToken => "invalid_token",
@@ -282,6 +288,16 @@ impl From<ServiceError> for ApiError {
                 "This session has ended; log in again.",
             )
             .with_token_presented(),
+            ServiceError::InvalidResetToken => Self::new(
+                S::BAD_REQUEST,
+                ErrorCode::InvalidResetToken,
+                "This link is not valid: it was used, replaced by a newer one, or has expired. Ask for a new one.",
+            ),
+            ServiceError::EmailNotVerified => Self::new(
+                S::FORBIDDEN,
+                ErrorCode::EmailNotVerified,
+                "Confirm your email address first: follow the link we mailed you, or ask for a new one.",
+            ),
             ServiceError::PatientNotFound => Self::not_found(),
             ServiceError::SessionNotFound => Self::new(
                 S::NOT_FOUND,

@@ -38,6 +38,11 @@ async fn main() -> ExitCode {
         Command::DemoData { email } => cli::demo_data(settings, &email)
             .await
             .map(|out| println!("{out}")),
+        Command::SendPasswordReset { email, language } => {
+            cli::send_password_reset(settings, &email, language)
+                .await
+                .map(|out| println!("{out}"))
+        }
         Command::Audit(args) => cli::audit(settings, args).await.map(|out| {
             if !out.is_empty() {
                 println!("{out}");

@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorCode};
 use crate::rate_limit::LimitedRoute;
-use crate::routes::{auth, docs, health};
+use crate::routes::{auth, docs, health, recovery};
 
 /// The API's document (`ApiDoc::openapi()`).
 #[derive(OpenApi)]
@@ -38,6 +38,10 @@ use crate::routes::{auth, docs, health};
         auth::change_password,
         auth::list_sessions,
         auth::end_session,
+        recovery::request_password_reset,
+        recovery::confirm_password_reset,
+        recovery::verify_email,
+        recovery::resend_verification,
         docs::openapi_json,
         docs::swagger_ui,
     ),
@@ -45,8 +49,10 @@ use crate::routes::{auth, docs, health};
         schemas(ErrorBody, ErrorCode),
         responses(
             InvalidJson,
+            InvalidJsonOrResetToken,
             BearerRejected,
             InvalidCredentials,
+            EmailNotVerified,
             RefreshRejected,
             CredentialsOrBearerRejected,
             NotFound,
@@ -55,6 +61,7 @@ use crate::routes::{auth, docs, health};
             UnsupportedMediaType,
             ValidationFailed,
             RateLimited,
+            MailRateLimited,
             ServiceUnavailable,
             Internal,
         ),
@@ -63,6 +70,10 @@ use crate::routes::{auth, docs, health};
     tags(
         (name = "auth", description = "Registration, login, tokens and the caller's profile."),
         (name = "sessions", description = "The caller's signed-in devices."),
+        (name = "recovery", description = "Password reset and email verification, through links \
+            mailed to the patient (`PUBLIC_APP_URL/reset-password#token=…`, \
+            `PUBLIC_APP_URL/verify-email#token=…`: the token is in the fragment, so it reaches no \
+            server log)."),
         (name = "health", description = "Liveness and readiness probes."),
         (name = "docs", description = "This document and its interactive viewer."),
     ),
@@ -278,6 +289,17 @@ error_responses! {
     /// `400 invalid_json`.
     InvalidJson => "The body is not JSON, not an object, or a field has the wrong JSON type.",
         [("invalid_json", "`email` has the wrong JSON type: expected a string.")], [];
+    /// `400` of a mailed-link token: bad JSON, or a token that is not accepted.
+    InvalidJsonOrResetToken => "The body is not JSON or has a field of the wrong type, or the token is unknown, used, superseded by a newer link, forged or expired (one code for all).",
+        [
+            ("invalid_json", "`token` has the wrong JSON type: expected a string."),
+            ("invalid_reset_token", "This link is not valid: it was used, replaced by a newer one, or has expired. Ask for a new one."),
+        ],
+        [];
+    /// `403 email_not_verified` of a login.
+    EmailNotVerified => "The password is right, but the address is not verified and `REQUIRE_VERIFIED_EMAIL` is on (never answered for a wrong password).",
+        [("email_not_verified", "Confirm your email address first: follow the link we mailed you, or ask for a new one.")],
+        [];
     /// `401` for a bearer token that is missing or not accepted.
     BearerRejected => "No bearer token, or one that is malformed, forged, expired or of an ended session.",
         [
@@ -334,6 +356,11 @@ error_responses! {
         many failed logins for this account from this address (`LOGIN_FAILURE_LIMIT`).",
         [("rate_limited", "Too many attempts. Try again in 42 seconds.")],
         [("Retry-After", "Seconds to wait before trying again.")];
+    /// `429 rate_limited` of a mail request.
+    MailRateLimited => "Too many mail requests from this client address, or for this address \
+        (`PASSWORD_RESET_LIMIT` per `PASSWORD_RESET_WINDOW_SECONDS`), whether or not it has an account.",
+        [("rate_limited", "Too many attempts. Try again in 1800 seconds.")],
+        [("Retry-After", "Seconds to wait before trying again.")];
     /// `503 service_unavailable`.
     ServiceUnavailable => "The database (or, for `/ready`, Redis) cannot be reached right now.",
         [("service_unavailable", "The service cannot reach its database right now. Try again shortly.")],
@@ -385,6 +412,25 @@ const STRING_BOUNDS: &[StringBound] = &[
         Some(limits::USERNAME_MIN),
     ),
     ("LoginRequest", "email", limits::EMAIL_MAX, None),
+    ("PasswordResetRequest", "email", limits::EMAIL_MAX, None),
+    (
+        "PasswordResetConfirmRequest",
+        "token",
+        limits::ACCOUNT_TOKEN_INPUT_MAX,
+        Some(1),
+    ),
+    (
+        "PasswordResetConfirmRequest",
+        "new_password",
+        limits::PASSWORD_MAX,
+        Some(limits::PASSWORD_MIN),
+    ),
+    (
+        "VerifyEmailRequest",
+        "token",
+        limits::ACCOUNT_TOKEN_INPUT_MAX,
+        Some(1),
+    ),
     ("LoginRequest", "username", limits::USERNAME_MAX, None),
     ("LoginRequest", "password", limits::BODY_MAX, Some(1)),
     (

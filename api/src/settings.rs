@@ -6,8 +6,9 @@ use std::time::Duration;
 use database::{settings_sources, DatabaseUrl, PoolSettings, SettingsSources};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use service::mail::{DeliverySettings, MailIdentity, MailTransport};
 use service::password::HashPriority;
-use service::AuthConfig;
+use service::{AuthConfig, RecoveryConfig};
 
 use crate::client_ip::TrustedProxies;
 use crate::rate_limit::{RateLimitSettings, RedisSettings};
@@ -69,6 +70,33 @@ struct RawSettings {
     public_api_url: String,
     log_format: LogFormat,
     shutdown_timeout_seconds: u64,
+    smtp_url: String,
+    smtp_timeout_seconds: u64,
+    mail_from: String,
+    public_app_url: String,
+    mail_outbox_dir: String,
+    mail_retry_base_seconds: u64,
+    mail_retry_max_seconds: u64,
+    mail_poll_interval_seconds: u64,
+    ready_checks_mail: bool,
+    password_reset_exp_minutes: i64,
+    email_verification_exp_hours: i64,
+    require_verified_email: bool,
+    password_reset_limit: u64,
+    password_reset_window_seconds: u64,
+    password_reset_request_ms: u64,
+}
+
+/// Where mail goes and how it is written.
+pub struct MailSettings {
+    /// SMTP (`SMTP_URL`) or the outbox folder (`MAIL_OUTBOX_DIR`).
+    pub transport: MailTransport,
+    /// `MAIL_FROM` and `PUBLIC_APP_URL`.
+    pub identity: MailIdentity,
+    /// Retry pacing of the delivery worker.
+    pub delivery: DeliverySettings,
+    /// Whether `/ready` also asks the mail server (`READY_CHECKS_MAIL`).
+    pub ready_checks_mail: bool,
 }
 
 /// Checked settings, ready to build the application from.
@@ -108,6 +136,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
     pub shutdown_timeout_seconds: u64,
+    /// Mail delivery.
+    pub mail: MailSettings,
     /// Warnings to print once logging is up (secrets generated or borrowed, weak secrets).
     pub warnings: Vec<String>,
 }
@@ -150,6 +180,7 @@ impl Settings {
         if raw.host.trim().is_empty() {
             return Err(invalid("host", "must not be empty"));
         }
+        let mail = check_mail(&raw)?;
         let database = DatabaseUrl::parse(&raw.database_url)
             .map_err(|e| invalid("database_url", e.to_string()))?;
         let jwt_secret =
@@ -193,6 +224,27 @@ impl Settings {
             }
         }
 
+        let recovery = RecoveryConfig {
+            password_reset_lifetime: chrono::Duration::minutes(in_range(
+                "password_reset_exp_minutes",
+                raw.password_reset_exp_minutes,
+                5,
+                1_440,
+            )?),
+            email_verification_lifetime: chrono::Duration::hours(in_range(
+                "email_verification_exp_hours",
+                raw.email_verification_exp_hours,
+                1,
+                720,
+            )?),
+            require_verified_email: raw.require_verified_email,
+            reset_request_duration: Duration::from_millis(in_range(
+                "password_reset_request_ms",
+                raw.password_reset_request_ms,
+                0,
+                10_000,
+            )?),
+        };
         let rate_limits = RateLimitSettings {
             per_client_per_minute: in_range(
                 "rate_limit_per_minute",
@@ -204,6 +256,13 @@ impl Settings {
             login_failure_window: Duration::from_secs(in_range(
                 "login_failure_window_seconds",
                 raw.login_failure_window_seconds,
+                1,
+                86_400,
+            )?),
+            mail_requests: in_range("password_reset_limit", raw.password_reset_limit, 0, 1_000)?,
+            mail_request_window: Duration::from_secs(in_range(
+                "password_reset_window_seconds",
+                raw.password_reset_window_seconds,
                 1,
                 86_400,
             )?),
@@ -259,6 +318,8 @@ impl Settings {
                 refresh_reuse_grace: chrono::Duration::seconds(reuse_grace),
                 hash_concurrency,
                 hash_priority: raw.password_hash_priority,
+                recovery,
+                mail: mail.identity.clone(),
             },
             max_body_bytes,
             http_workers: in_range("http_workers", raw.http_workers, 0, 256)?,
@@ -283,18 +344,106 @@ impl Settings {
                 0,
                 3_600,
             )?,
+            mail,
             warnings,
         })
     }
 }
 
+/// Where the example app listens in development: the default of `PUBLIC_APP_URL` there.
+const DEVELOPMENT_APP_URL: &str = "http://localhost:5173";
+/// The default `MAIL_FROM` in development.
+const DEVELOPMENT_MAIL_FROM: &str = "patient-auth <no-reply@localhost>";
+
+/// The mail settings. Production needs `SMTP_URL`, `MAIL_FROM` and `PUBLIC_APP_URL`; elsewhere
+/// mail goes to the outbox folder, from `no-reply@localhost`, with links to the example app.
+fn check_mail(raw: &RawSettings) -> Result<MailSettings, SettingsError> {
+    let production = raw.app_env == AppEnv::Production;
+    let required = |key: &'static str, value: &str, fallback: &str| {
+        let value = value.trim();
+        match (value.is_empty(), production) {
+            (false, _) => Ok(value.to_owned()),
+            (true, true) => Err(invalid(
+                key,
+                "must be set in production (patients' mail depends on it)",
+            )),
+            (true, false) => Ok(fallback.to_owned()),
+        }
+    };
+    let smtp_url = required("smtp_url", &raw.smtp_url, "")?;
+    let from = required("mail_from", &raw.mail_from, DEVELOPMENT_MAIL_FROM)?;
+    let from: lettre::message::Mailbox = from.parse().map_err(|_| {
+        invalid(
+            "mail_from",
+            "must be an address such as `Clinic <no-reply@clinic.example>`",
+        )
+    })?;
+    let app_url = required("public_app_url", &raw.public_app_url, DEVELOPMENT_APP_URL)?;
+    let app_url = parse_absolute_url("public_app_url", &app_url)?
+        .ok_or_else(|| invalid("public_app_url", "must not be empty"))?;
+    let timeout = Duration::from_secs(in_range(
+        "smtp_timeout_seconds",
+        raw.smtp_timeout_seconds,
+        1,
+        300,
+    )?);
+    let transport = if smtp_url.is_empty() {
+        let folder = raw.mail_outbox_dir.trim();
+        if folder.is_empty() {
+            return Err(invalid(
+                "mail_outbox_dir",
+                "must name a folder when SMTP_URL is not set",
+            ));
+        }
+        MailTransport::Folder(folder.into())
+    } else {
+        MailTransport::smtp(&smtp_url, timeout).map_err(|e| invalid("smtp_url", e.to_string()))?
+    };
+    let retry_base = in_range(
+        "mail_retry_base_seconds",
+        raw.mail_retry_base_seconds,
+        1,
+        3_600,
+    )?;
+    let retry_max = in_range(
+        "mail_retry_max_seconds",
+        raw.mail_retry_max_seconds,
+        retry_base,
+        86_400,
+    )?;
+    let poll = in_range(
+        "mail_poll_interval_seconds",
+        raw.mail_poll_interval_seconds,
+        1,
+        3_600,
+    )?;
+    Ok(MailSettings {
+        transport,
+        identity: MailIdentity { from, app_url },
+        delivery: DeliverySettings {
+            retry_base: Duration::from_secs(retry_base),
+            retry_max: Duration::from_secs(retry_max),
+            poll_interval: Duration::from_secs(poll),
+            // Longer than any one delivery can take (connect, TLS, send: each under the timeout).
+            lease: (timeout * 4).max(Duration::from_secs(60)),
+        },
+        ready_checks_mail: raw.ready_checks_mail,
+    })
+}
+
 /// An absolute `http(s)` URL without query or fragment, trailing `/` dropped; empty is `None`.
 fn parse_public_url(raw: &str) -> Result<Option<String>, SettingsError> {
+    parse_absolute_url("public_api_url", raw)
+}
+
+/// `key`'s value as an absolute `http(s)` URL without query or fragment, trailing `/` dropped;
+/// empty is `None`.
+fn parse_absolute_url(key: &'static str, raw: &str) -> Result<Option<String>, SettingsError> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Ok(None);
     }
-    let problem = |why: &str| invalid("public_api_url", format!("`{raw}` {why}"));
+    let problem = |why: &str| invalid(key, format!("`{raw}` {why}"));
     let parsed = url::Url::parse(raw).map_err(|_| problem("is not an absolute URL"))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(problem("must be an http or https URL with a host"));

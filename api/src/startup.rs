@@ -17,6 +17,7 @@ use actix_web::middleware::{from_fn, Condition, DefaultHeaders};
 use actix_web::ResponseError;
 use actix_web::{web, App, HttpServer};
 use database::{connect, ConnectError, Db};
+use service::mail::MailDelivery;
 use service::{AuditQueue, AuthService, Clock, ServiceError, SystemClock};
 
 use crate::error::ApiError;
@@ -72,12 +73,24 @@ impl Application {
         let db = open_database(&settings).await?;
         let store = LimitStore::new(settings.redis.clone()).await?;
         let audit_queue = AuditQueue::start(db.clone());
+        let auth =
+            AuthService::new(settings.auth, Arc::clone(&clock))?.with_audit_queue(audit_queue);
+        MailDelivery::new(
+            db.clone(),
+            settings.mail.transport.clone(),
+            auth.mailer().identity().from.email.clone(),
+            clock,
+            settings.mail.delivery.clone(),
+        )
+        .spawn(auth.mailer().wake_handle());
         let state = AppState {
             db,
-            auth: Arc::new(AuthService::new(settings.auth, clock)?.with_audit_queue(audit_queue)),
+            auth: Arc::new(auth),
             limits: RateLimits::new(settings.rate_limits.clone(), store),
             client_ip: settings.trusted_proxies.clone(),
             public_api_url: settings.public_api_url.clone(),
+            mail_transport: settings.mail.transport.clone(),
+            ready_checks_mail: settings.mail.ready_checks_mail,
             openapi_json: Arc::default(),
         };
         if let Some(every) = settings.session_cleanup_interval {
@@ -218,11 +231,20 @@ async fn purge_expired_sessions(state: AppState, every: std::time::Duration) {
     loop {
         ticks.tick().await;
         match state.auth.purge_expired(&state.db).await {
-            Ok(report) if report.sessions + report.refresh_tokens > 0 => {
+            Ok(report)
+                if report.sessions
+                    + report.refresh_tokens
+                    + report.account_tokens
+                    + report.mail_records
+                    > 0 =>
+            {
                 log::info!(
-                    "removed {} expired sessions and {} expired refresh tokens",
+                    "removed {} expired sessions, {} expired refresh tokens, {} expired mailed \
+                     links and {} old mail records",
                     report.sessions,
-                    report.refresh_tokens
+                    report.refresh_tokens,
+                    report.account_tokens,
+                    report.mail_records
                 );
             }
             Ok(_) => {}

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use database::Db;
+use service::mail::MailTransport;
 use service::AuthService;
 
 use crate::client_ip::TrustedProxies;
@@ -21,6 +22,10 @@ pub struct AppState {
     pub client_ip: TrustedProxies,
     /// `PUBLIC_API_URL`, for the document's `servers`.
     pub public_api_url: Option<String>,
+    /// Where mail goes; `/ready` asks it only when `READY_CHECKS_MAIL` is on.
+    pub mail_transport: MailTransport,
+    /// `READY_CHECKS_MAIL`.
+    pub ready_checks_mail: bool,
     /// The served OpenAPI document, built on first request.
     pub openapi_json: Arc<std::sync::OnceLock<Result<String, String>>>,
 }

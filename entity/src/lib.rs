@@ -1,20 +1,24 @@
 //! SeaORM models of the contract's tables (`doctors`, `caregivers`, `patients`, `prescriptions`)
-//! and of the service's own tables (`auth_sessions`, `refresh_tokens`, `audit_events`).
+//! and of the service's own tables (`auth_sessions`, `refresh_tokens`, `audit_events`, `account_tokens`, `mail_outbox`).
 
+pub mod account_token;
 pub mod audit_event;
 pub mod auth_session;
 pub mod caregiver;
 pub mod doctor;
+pub mod mail_outbox;
 pub mod patient;
 pub mod prescription;
 pub mod refresh_token;
 
 /// The usual imports for code that queries these tables.
 pub mod prelude {
+    pub use crate::account_token::Entity as AccountToken;
     pub use crate::audit_event::Entity as AuditEvent;
     pub use crate::auth_session::Entity as AuthSession;
     pub use crate::caregiver::Entity as Caregiver;
     pub use crate::doctor::Entity as Doctor;
+    pub use crate::mail_outbox::Entity as MailOutbox;
     pub use crate::patient::Entity as Patient;
     pub use crate::prescription::Entity as Prescription;
     pub use crate::refresh_token::Entity as RefreshToken;

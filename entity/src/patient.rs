@@ -20,6 +20,8 @@ pub struct Model {
     pub caregiver_id: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Whether the patient followed a link mailed to `email` (rows taken over from Flask: no).
+    pub email_verified: bool,
 }
 
 impl std::fmt::Debug for Model {
@@ -28,6 +30,7 @@ impl std::fmt::Debug for Model {
             .field("patient_id", &self.patient_id)
             .field("username", &self.username)
             .field("email", &self.email)
+            .field("email_verified", &self.email_verified)
             .field("password_hash", &"<redacted>")
             .finish_non_exhaustive()
     }

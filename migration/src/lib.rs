@@ -10,6 +10,7 @@ mod columns;
 mod m20261124_000001_contract_tables;
 mod m20261124_000002_session_tables;
 mod m20261124_000003_audit_events;
+mod m20261203_000004_account_recovery;
 pub mod mssql;
 pub mod takeover;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_contract_tables::Migration),
             Box::new(m20261124_000002_session_tables::Migration),
             Box::new(m20261124_000003_audit_events::Migration),
+            Box::new(m20261203_000004_account_recovery::Migration),
         ]
     }
 }

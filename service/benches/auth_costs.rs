@@ -42,6 +42,8 @@ fn config() -> AuthConfig {
         refresh_reuse_grace: chrono::Duration::seconds(2),
         hash_concurrency: 1,
         hash_priority: HashPriority::Normal,
+        recovery: Default::default(),
+        mail: Default::default(),
     }
 }
 

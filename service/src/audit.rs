@@ -41,6 +41,14 @@ pub enum AuditAction {
     SessionEnded,
     /// The patient's profile was read.
     ProfileRead,
+    /// A reset link was asked for (for an unknown address: no patient, reason `unknown_account`).
+    PasswordResetRequested,
+    /// The password was set with a reset link; every session ended.
+    PasswordReset,
+    /// A fresh verification link was asked for.
+    EmailVerificationRequested,
+    /// The patient followed a verification link.
+    EmailVerified,
 }
 
 impl AuditAction {
@@ -58,6 +66,10 @@ impl AuditAction {
             Self::PasswordChangeFailed => "password_change_failed",
             Self::SessionEnded => "session_ended",
             Self::ProfileRead => "profile_read",
+            Self::PasswordResetRequested => "password_reset_requested",
+            Self::PasswordReset => "password_reset",
+            Self::EmailVerificationRequested => "email_verification_requested",
+            Self::EmailVerified => "email_verified",
         }
     }
 }
@@ -69,6 +81,8 @@ pub enum LoginFailure {
     UnknownAccount,
     /// The account exists; the password did not match.
     WrongPassword,
+    /// The password matched, but the address is unverified and verification is required.
+    EmailNotVerified,
 }
 
 impl LoginFailure {
@@ -77,6 +91,7 @@ impl LoginFailure {
         match self {
             Self::UnknownAccount => "unknown_account",
             Self::WrongPassword => "wrong_password",
+            Self::EmailNotVerified => "email_not_verified",
         }
     }
 }
@@ -98,6 +113,26 @@ impl<'a> AuditEntry<'a> {
             patient_id: Some(patient_id),
             session_id: Some(session_id),
             reason: None,
+        }
+    }
+
+    /// `action` on `patient_id`'s account outside any session (a mailed link was used).
+    pub(crate) fn account(action: AuditAction, patient_id: i32) -> Self {
+        Self {
+            action,
+            patient_id: Some(patient_id),
+            session_id: None,
+            reason: None,
+        }
+    }
+
+    /// `action` for no known patient, with why (`unknown_account`).
+    pub(crate) fn anonymous(action: AuditAction, reason: &'static str) -> Self {
+        Self {
+            action,
+            patient_id: None,
+            session_id: None,
+            reason: Some(reason),
         }
     }
 
@@ -241,6 +276,10 @@ mod tests {
             AuditAction::PasswordChanged,
             AuditAction::SessionEnded,
             AuditAction::ProfileRead,
+            AuditAction::PasswordResetRequested,
+            AuditAction::PasswordReset,
+            AuditAction::EmailVerificationRequested,
+            AuditAction::EmailVerified,
         ] {
             assert!(action.code().len() <= 32, "{action:?}");
         }

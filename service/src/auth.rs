@@ -17,8 +17,10 @@ use crate::audit_queue::AuditQueue;
 use crate::clock::Clock;
 use crate::error::{is_unique_violation, unique_violation_message, ServiceError};
 use crate::lookup::{patient_by_email, patient_by_username};
+use crate::mail::{Language, MailIdentity, Mailer};
 use crate::password::{HashPriority, PasswordHasher, Verification};
 use crate::profile::{self, Profile, SessionStatus};
+use crate::recovery::RecoveryConfig;
 use crate::sessions::{self, EndReason, PurgeReport};
 use crate::tokens::{refresh_token_hash, TokenCodec};
 use crate::validation::{check_new_password, NewPatient, RegistrationForm};
@@ -44,6 +46,10 @@ pub struct AuthConfig {
     pub hash_concurrency: usize,
     /// How the hashing threads share the cores with request handling.
     pub hash_priority: HashPriority,
+    /// Password reset and email verification.
+    pub recovery: RecoveryConfig,
+    /// Who messages come from and where their links point.
+    pub mail: MailIdentity,
 }
 
 /// Where a request came from: kept with a new session so a patient can recognise their devices,
@@ -56,6 +62,8 @@ pub struct ClientInfo {
     pub ip: Option<String>,
     /// The request's id (`X-Request-Id`), so an audit event leads to the request's log line.
     pub request_id: Option<String>,
+    /// The language messages to this client are written in (from `Accept-Language`).
+    pub language: Language,
 }
 
 impl ClientInfo {
@@ -78,7 +86,14 @@ impl ClientInfo {
             user_agent,
             ip,
             request_id: None,
+            language: Language::default(),
         }
+    }
+
+    /// The same client, reading `language`.
+    pub fn with_language(mut self, language: Language) -> Self {
+        self.language = language;
+        self
     }
 
     /// The same client, with the id of the request it sent (bounded, control characters dropped).
@@ -133,6 +148,9 @@ pub struct AuthenticatedPatient {
     pub session_id: String,
 }
 
+/// How long the record of a sent (or given-up) message is kept, its text already emptied.
+const MAIL_RECORDS_KEPT: Duration = Duration::days(30);
+
 /// How stale `auth_sessions.last_used_at` may get before a request refreshes it.
 const LAST_USED_RESOLUTION: Duration = Duration::minutes(15);
 
@@ -160,6 +178,10 @@ pub struct AuthService {
     refresh_reuse_grace: Duration,
     /// Where reads record their audit events (group commit); `None`: one `INSERT` each.
     audit_queue: Option<AuditQueue>,
+    /// Composes and queues the messages the use cases send.
+    mailer: Mailer,
+    /// Password reset and email verification.
+    recovery: RecoveryConfig,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -187,7 +209,29 @@ impl AuthService {
             keep_ended_sessions_for: config.access_token_lifetime + config.leeway,
             refresh_reuse_grace: config.refresh_reuse_grace,
             audit_queue: None,
+            mailer: Mailer::new(config.mail),
+            recovery: config.recovery,
         })
+    }
+
+    /// The mailer (its wake handle drives this instance's delivery worker).
+    pub fn mailer(&self) -> &Mailer {
+        &self.mailer
+    }
+
+    /// Recovery and verification settings.
+    pub(crate) fn recovery(&self) -> &RecoveryConfig {
+        &self.recovery
+    }
+
+    /// The clock the use cases read.
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    /// How long a new session's refresh token lives.
+    pub(crate) fn refresh_lifetime(&self) -> Duration {
+        self.refresh_lifetime
     }
 
     /// Records the audit events of reads through `queue` (one commit for concurrent reads)
@@ -229,7 +273,9 @@ impl AuthService {
             &session.session_id,
         );
         audit::record(&txn, entry, client, now).await?;
+        self.queue_verification(&txn, &patient, client, now).await?;
         txn.commit().await?;
+        self.mailer.wake();
         log::info!("patient {} registered", patient.patient_id);
         self.grant(
             patient.patient_id,
@@ -284,6 +330,14 @@ impl AuthService {
                 return Err(ServiceError::InvalidCredentials);
             }
         };
+        if self.recovery.require_verified_email && !patient.email_verified {
+            // Only after the right password, and at the cost of a wrong one: the answer tells
+            // nothing to someone who does not know the password.
+            let entry =
+                AuditEntry::login_failed(Some(patient.patient_id), LoginFailure::EmailNotVerified);
+            audit::record(db, entry, client, self.clock.now()).await?;
+            return Err(ServiceError::EmailNotVerified);
+        }
         let upgraded_hash = if needs_upgrade {
             Some(self.passwords.hash(credentials.password).await?)
         } else {
@@ -608,10 +662,13 @@ impl AuthService {
             &who.session_id,
         );
         audit::record(&txn, entry, client, now).await?;
+        self.queue_password_changed(&txn, &patient, client, now)
+            .await?;
         let profile = profile::load(&txn, patient.patient_id)
             .await?
             .ok_or(ServiceError::InvalidToken)?;
         txn.commit().await?;
+        self.mailer.wake();
         log::info!(
             "patient {} changed their password; other sessions ended",
             patient.patient_id
@@ -674,10 +731,15 @@ impl AuthService {
         &self,
         db: &C,
     ) -> Result<PurgeReport, ServiceError> {
-        Ok(sessions::purge(db, self.clock.now(), self.keep_ended_sessions_for).await?)
+        let now = self.clock.now();
+        let mut report = sessions::purge(db, now, self.keep_ended_sessions_for).await?;
+        report.account_tokens = crate::account_tokens::purge(db, now).await?;
+        report.mail_records = crate::mail::outbox::purge(db, now - MAIL_RECORDS_KEPT).await?;
+        Ok(report)
     }
 
-    fn grant(
+    /// The token response for a session just opened or renewed.
+    pub(crate) fn grant(
         &self,
         patient_id: i32,
         session: sessions::OpenedSession,

@@ -28,6 +28,13 @@ pub enum ServiceError {
     /// The token's session has ended.
     #[error("token revoked")]
     TokenRevoked,
+    /// A password-reset or verification token that is unknown, used, superseded or expired
+    /// (deliberately the same).
+    #[error("invalid or expired link")]
+    InvalidResetToken,
+    /// The right password, but the address is not verified and verification is required.
+    #[error("email address not verified")]
+    EmailNotVerified,
     /// The session does not exist or belongs to another patient (deliberately the same).
     #[error("no such session")]
     SessionNotFound,

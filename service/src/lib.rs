@@ -3,6 +3,7 @@
 //! Functions take the connection they need (`C: ConnectionTrait`, or `TransactionTrait` where they
 //! open a transaction), so the same code runs on a pool, inside a transaction and in tests.
 
+mod account_tokens;
 pub mod audit;
 pub mod audit_queue;
 pub mod auth;
@@ -12,8 +13,10 @@ pub mod demo_data;
 mod error;
 pub mod limits;
 mod lookup;
+pub mod mail;
 pub mod password;
 pub mod profile;
+pub mod recovery;
 pub mod sessions;
 pub mod tokens;
 pub mod validation;
@@ -27,4 +30,5 @@ pub use auth::{
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ServiceError;
 pub use profile::{PatientDetails, Profile, SessionStatus};
+pub use recovery::{RecoveryConfig, VerificationRequest};
 pub use validation::{FieldErrors, NewPatient, RegistrationForm};

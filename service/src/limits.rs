@@ -25,6 +25,10 @@ pub const SESSION_ID_LEN: usize = 36;
 pub const REFRESH_TOKEN_LEN: usize = 43;
 /// Longest refresh token a request may carry before it is refused unread.
 pub const REFRESH_TOKEN_INPUT_MAX: usize = 256;
+/// A mailed token (password reset, email verification): 256 random bits, as a refresh token.
+pub const ACCOUNT_TOKEN_LEN: usize = REFRESH_TOKEN_LEN;
+/// Longest mailed token a request may carry before it is refused unread.
+pub const ACCOUNT_TOKEN_INPUT_MAX: usize = 256;
 /// Longest access token the server issues or reads.
 pub const ACCESS_TOKEN_MAX: usize = 4096;
 /// Longest phone number the tables hold.

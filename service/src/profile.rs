@@ -41,6 +41,8 @@ pub struct PatientDetails {
     pub full_name: String,
     /// Email address (stored lower-case).
     pub email: String,
+    /// Whether the patient followed a verification link mailed to `email`.
+    pub email_verified: bool,
     /// Phone number, if given.
     pub phone: Option<String>,
     /// Date of birth, if given.
@@ -56,6 +58,7 @@ impl From<patient::Model> for PatientDetails {
             username: patient.username,
             full_name: patient.full_name,
             email: patient.email,
+            email_verified: patient.email_verified,
             phone: patient.phone,
             date_of_birth: patient.date_of_birth,
             created_at: patient.created_at,
@@ -155,6 +158,7 @@ mod column {
     pub const PATIENT_USERNAME: &str = "p_username";
     pub const PATIENT_FULL_NAME: &str = "p_full_name";
     pub const PATIENT_EMAIL: &str = "p_email";
+    pub const PATIENT_EMAIL_VERIFIED: &str = "p_email_verified";
     pub const PATIENT_PHONE: &str = "p_phone";
     pub const PATIENT_DATE_OF_BIRTH: &str = "p_date_of_birth";
     pub const PATIENT_CREATED_AT: &str = "p_created_at";
@@ -194,6 +198,7 @@ fn profile_query(patient_id: i32, session_id: Option<&str>) -> SelectStatement {
         (patient::Column::Username, PATIENT_USERNAME),
         (patient::Column::FullName, PATIENT_FULL_NAME),
         (patient::Column::Email, PATIENT_EMAIL),
+        (patient::Column::EmailVerified, PATIENT_EMAIL_VERIFIED),
         (patient::Column::Phone, PATIENT_PHONE),
         (patient::Column::DateOfBirth, PATIENT_DATE_OF_BIRTH),
         (patient::Column::CreatedAt, PATIENT_CREATED_AT),
@@ -285,6 +290,7 @@ fn read_profile(rows: &[QueryResult]) -> Result<Option<Profile>, DbErr> {
         username: get(first, PATIENT_USERNAME)?,
         full_name: get(first, PATIENT_FULL_NAME)?,
         email: get(first, PATIENT_EMAIL)?,
+        email_verified: get(first, PATIENT_EMAIL_VERIFIED)?,
         phone: get(first, PATIENT_PHONE)?,
         date_of_birth: get(first, PATIENT_DATE_OF_BIRTH)?,
         created_at: get(first, PATIENT_CREATED_AT)?,

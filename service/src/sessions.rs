@@ -38,6 +38,8 @@ pub(crate) enum EndReason {
     RefreshReuse,
     /// The patient ended this session from the session list.
     Ended,
+    /// The password was reset with a mailed link; every session ends.
+    PasswordReset,
 }
 
 impl EndReason {
@@ -48,6 +50,7 @@ impl EndReason {
             Self::PasswordChange => "password_change",
             Self::RefreshReuse => "refresh_reuse",
             Self::Ended => "ended",
+            Self::PasswordReset => "password_reset",
         }
     }
 }
@@ -249,6 +252,10 @@ pub struct PurgeReport {
     pub sessions: u64,
     /// Refresh tokens deleted (expired; consumed ones are kept until then for theft detection).
     pub refresh_tokens: u64,
+    /// Mailed tokens deleted (expired).
+    pub account_tokens: u64,
+    /// Records of sent or given-up messages deleted.
+    pub mail_records: u64,
 }
 
 /// Deletes what can no longer matter: refresh tokens past their expiry, sessions past their
@@ -276,5 +283,6 @@ pub(crate) async fn purge<C: ConnectionTrait>(
     Ok(PurgeReport {
         sessions,
         refresh_tokens,
+        ..PurgeReport::default()
     })
 }

@@ -144,6 +144,11 @@ impl TokenCodec {
 
 /// A new random refresh token (256 bits, URL-safe) and the hash under which it is stored.
 pub fn new_refresh_token() -> Result<(SecretString, String), ServiceError> {
+    new_opaque_token()
+}
+
+/// A new random token (256 bits, URL-safe) and its hex SHA-256, the only form that is stored.
+pub fn new_opaque_token() -> Result<(SecretString, String), ServiceError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|e| ServiceError::Internal(format!("random source: {e}")))?;
@@ -154,6 +159,11 @@ pub fn new_refresh_token() -> Result<(SecretString, String), ServiceError> {
 
 /// The stored form of a refresh token: hex SHA-256. A fast hash is enough for 256 random bits.
 pub fn refresh_token_hash(token: &str) -> String {
+    opaque_token_hash(token)
+}
+
+/// The stored form of an opaque token (hex SHA-256).
+pub fn opaque_token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|byte| format!("{byte:02x}"))

@@ -109,6 +109,12 @@ pub fn check_new_password(password: &str, context: &[Option<&str>]) -> Result<()
     }
 }
 
+/// An email address as a request names one (`email`): checked and normalised as at registration.
+pub fn parse_email(email: Option<&str>) -> Result<String, FieldErrors> {
+    let mut errors = FieldErrors::default();
+    check_email(email, &mut errors).ok_or(errors)
+}
+
 /// Normalises an email address the way it is stored: trimmed and lower-cased.
 pub fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()

@@ -7,6 +7,10 @@
 //!   account *from one client address*; a successful login takes its attempt back. Counting per
 //!   account and address means an attacker elsewhere cannot lock a patient out at all, and one
 //!   who shares the patient's address only for the rest of the window.
+//! - Mail requests (a reset link, a new verification link): `PASSWORD_RESET_LIMIT` per
+//!   `PASSWORD_RESET_WINDOW_SECONDS`, per client address and per address mailed to, whether or
+//!   not that address has an account (so a `429` says nothing about it either), so that nobody
+//!   can flood a patient's mailbox.
 
 mod store;
 
@@ -36,15 +40,24 @@ pub enum LimitedRoute {
     Refresh,
     /// `POST /auth/change-password`.
     ChangePassword,
+    /// `POST /auth/password-reset/confirm`.
+    PasswordResetConfirm,
+    /// `POST /auth/verify-email`.
+    VerifyEmail,
+    /// `POST /auth/verify-email/resend`.
+    VerifyEmailResend,
 }
 
 impl LimitedRoute {
     /// Every limited route.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 7] = [
         Self::Register,
         Self::Login,
         Self::Refresh,
         Self::ChangePassword,
+        Self::PasswordResetConfirm,
+        Self::VerifyEmail,
+        Self::VerifyEmailResend,
     ];
 
     /// The limited route a request is for, if any (all of them are `POST`s).
@@ -62,6 +75,9 @@ impl LimitedRoute {
             Self::Register => "/auth/register",
             Self::Refresh => "/auth/refresh",
             Self::ChangePassword => "/auth/change-password",
+            Self::PasswordResetConfirm => "/auth/password-reset/confirm",
+            Self::VerifyEmail => "/auth/verify-email",
+            Self::VerifyEmailResend => "/auth/verify-email/resend",
         }
     }
 
@@ -71,6 +87,9 @@ impl LimitedRoute {
             Self::Register => "register",
             Self::Refresh => "refresh",
             Self::ChangePassword => "change-password",
+            Self::PasswordResetConfirm => "password-reset-confirm",
+            Self::VerifyEmail => "verify-email",
+            Self::VerifyEmailResend => "verify-email-resend",
         }
     }
 }
@@ -84,6 +103,28 @@ pub struct RateLimitSettings {
     pub login_failures: u64,
     /// The window of `login_failures`.
     pub login_failure_window: Duration,
+    /// Mail requests per client address, and per address mailed to, in one window (0 = no limit).
+    pub mail_requests: u64,
+    /// The window of `mail_requests`.
+    pub mail_request_window: Duration,
+}
+
+/// What a mail request asks to be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailRequest {
+    /// A password-reset link.
+    PasswordReset,
+    /// A new verification link.
+    Verification,
+}
+
+impl MailRequest {
+    fn name(self) -> &'static str {
+        match self {
+            Self::PasswordReset => "reset",
+            Self::Verification => "verify",
+        }
+    }
 }
 
 /// The window of the per-client limit.
@@ -208,6 +249,31 @@ impl RateLimits {
         }
     }
 
+    /// Counts a request to mail `kind` to `address` from `client`: `429` when either has asked
+    /// too often in the window. Known and unknown addresses count alike.
+    pub async fn admit_mail_request(
+        &self,
+        kind: MailRequest,
+        address: &str,
+        client: Option<IpAddr>,
+    ) -> Result<(), ApiError> {
+        let max = self.settings.mail_requests;
+        if max == 0 {
+            return Ok(());
+        }
+        let window = self.settings.mail_request_window;
+        for key in [
+            format!("mail-from:{}:{}", kind.name(), address_key(client)),
+            format!("mail-to:{}:{}", kind.name(), account_key(address)),
+        ] {
+            let counted = self.store.hit(key, max, window).await;
+            if !counted.allowed {
+                return Err(ApiError::rate_limited(counted.retry_after_seconds));
+            }
+        }
+        Ok(())
+    }
+
     /// Takes a login attempt back: it succeeded, so it was no failure.
     pub async fn login_succeeded(&self, attempt: LoginAttempt) {
         if let Some(token) = attempt.token {
@@ -275,6 +341,8 @@ mod tests {
             per_client_per_minute: per_minute,
             login_failures: failures,
             login_failure_window: Duration::from_secs(300),
+            mail_requests: 2,
+            mail_request_window: Duration::from_secs(3600),
         }
     }
 
@@ -371,6 +439,37 @@ mod tests {
         // The same account from another address is not locked.
         assert!(limits
             .begin_login("a@example.com", ip("198.51.100.7"))
+            .await
+            .is_ok());
+    }
+
+    #[tokio::test]
+    async fn mail_requests_are_limited_per_client_and_per_address_alike() {
+        let limits = limits(0, 0).await;
+        let kind = MailRequest::PasswordReset;
+        for _ in 0..2 {
+            assert!(limits
+                .admit_mail_request(kind, "a@example.com", ip("192.0.2.1"))
+                .await
+                .is_ok());
+        }
+        // The address asked for too often, from anywhere.
+        assert!(limits
+            .admit_mail_request(kind, "A@example.com", ip("198.51.100.1"))
+            .await
+            .is_err());
+        // The client asked too often, for any address.
+        assert!(limits
+            .admit_mail_request(kind, "b@example.com", ip("192.0.2.1"))
+            .await
+            .is_err());
+        // Another client for another address, and another kind of request, are their own.
+        assert!(limits
+            .admit_mail_request(kind, "c@example.com", ip("203.0.113.5"))
+            .await
+            .is_ok());
+        assert!(limits
+            .admit_mail_request(MailRequest::Verification, "a@example.com", ip("192.0.2.9"))
             .await
             .is_ok());
     }

@@ -2,9 +2,10 @@
 
 use std::net::IpAddr;
 
-use actix_web::http::header::USER_AGENT;
+use actix_web::http::header::{ACCEPT_LANGUAGE, USER_AGENT};
 use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
+use service::mail::Language;
 use service::{ClientInfo, Credentials, FieldErrors, LoginId, RegistrationForm, ServiceError};
 
 use crate::access_log::note_patient;
@@ -16,9 +17,9 @@ use crate::error::ApiError;
 use crate::guard::{Authenticated, BearerToken};
 use crate::json_body::JsonBody;
 use crate::openapi::{
-    BearerRejected, Conflict, CredentialsOrBearerRejected, Internal, InvalidCredentials,
-    InvalidJson, NotFound, PayloadTooLarge, RateLimited, RefreshRejected, ServiceUnavailable,
-    UnsupportedMediaType, ValidationFailed,
+    BearerRejected, Conflict, CredentialsOrBearerRejected, EmailNotVerified, Internal,
+    InvalidCredentials, InvalidJson, NotFound, PayloadTooLarge, RateLimited, RefreshRejected,
+    ServiceUnavailable, UnsupportedMediaType, ValidationFailed,
 };
 use crate::request_id;
 use crate::routes::Operation;
@@ -262,6 +263,7 @@ async fn register(
         (status = 200, description = "Logged in.", body = TokenResponse),
         (status = 400, response = InvalidJson),
         (status = 401, response = InvalidCredentials),
+        (status = 403, response = EmailNotVerified),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = ValidationFailed),
@@ -380,15 +382,16 @@ fn login_name(login: &LoginId) -> &str {
     }
 }
 
-/// The user agent, the client's address (see [`crate::client_ip`]) and the request id, for
-/// the session and the audit trail.
-fn client_info(state: &AppState, req: &HttpRequest) -> ClientInfo {
+/// The user agent, the client's address (see [`crate::client_ip`]), the request id and the
+/// language it reads, for the session, the audit trail and the messages it causes.
+pub(crate) fn client_info(state: &AppState, req: &HttpRequest) -> ClientInfo {
     client_info_from(state.client_ip.of_request(req), req)
 }
 
 /// [`client_info`] for a client address already worked out.
-fn client_info_from(address: Option<IpAddr>, req: &HttpRequest) -> ClientInfo {
-    let user_agent = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok());
-    ClientInfo::new(user_agent, address.map(|ip| ip.to_string()))
+pub(crate) fn client_info_from(address: Option<IpAddr>, req: &HttpRequest) -> ClientInfo {
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    ClientInfo::new(header(USER_AGENT), address.map(|ip| ip.to_string()))
         .with_request_id(&request_id::current())
+        .with_language(Language::from_accept_language(header(ACCEPT_LANGUAGE)))
 }

@@ -34,7 +34,8 @@ async fn health() -> HttpResponse {
     HttpResponse::Ok().json(StatusResponse { status: "ok" })
 }
 
-/// Readiness: answers `ready` when the database (and Redis, if configured) answer.
+/// Readiness: answers `ready` when the database (and Redis, if configured, and the mail server,
+/// if `READY_CHECKS_MAIL` is on) answer.
 #[utoipa::path(
     get,
     path = "/ready",
@@ -55,6 +56,14 @@ async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         return Err(ApiError::unavailable_because(
             "The service cannot reach Redis, which shares its rate limits. Try again shortly.",
         ));
+    }
+    if state.ready_checks_mail {
+        if let Err(error) = state.mail_transport.check().await {
+            log::warn!("readiness check failed: mail: {error}");
+            return Err(ApiError::unavailable_because(
+                "The service cannot reach its mail server. Try again shortly.",
+            ));
+        }
     }
     Ok(HttpResponse::Ok().json(StatusResponse { status: "ready" }))
 }

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod docs;
 pub mod health;
+pub mod recovery;
 
 use std::collections::BTreeMap;
 
@@ -57,6 +58,7 @@ fn actix_method(method: &HttpMethod) -> Method {
 pub fn operations() -> Vec<Operation> {
     let mut all = health::operations();
     all.extend(auth::operations());
+    all.extend(recovery::operations());
     all.extend(docs::operations());
     all
 }

@@ -9,6 +9,7 @@ use sea_orm_migration::sea_orm::ConnectionTrait;
 mod m20261124_000001_contract_tables;
 mod m20261124_000002_session_tables;
 mod m20261124_000003_audit_events;
+mod m20261203_000004_account_recovery;
 
 /// Every SQL Server migration, oldest first.
 pub struct MssqlMigrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for MssqlMigrator {
             Box::new(m20261124_000001_contract_tables::Migration),
             Box::new(m20261124_000002_session_tables::Migration),
             Box::new(m20261124_000003_audit_events::Migration),
+            Box::new(m20261203_000004_account_recovery::Migration),
         ]
     }
 }
