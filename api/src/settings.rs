@@ -180,11 +180,15 @@ impl Settings {
         if raw.host.trim().is_empty() {
             return Err(invalid("host", "must not be empty"));
         }
-        let mail = check_mail(&raw)?;
         let database = DatabaseUrl::parse(&raw.database_url)
             .map_err(|e| invalid("database_url", e.to_string()))?;
-        let jwt_secret =
-            choose_jwt_secret(raw.app_env, raw.jwt_secret, raw.secret_key, &mut warnings)?;
+        let jwt_secret = choose_jwt_secret(
+            raw.app_env,
+            raw.jwt_secret.clone(),
+            raw.secret_key.clone(),
+            &mut warnings,
+        )?;
+        let mail = check_mail(&raw)?;
         let exp_minutes = in_range("jwt_exp_minutes", raw.jwt_exp_minutes, 1, 1440)?;
         let leeway = in_range("jwt_leeway_seconds", raw.jwt_leeway_seconds, 0, 300)?;
         let reuse_grace = in_range(
@@ -647,7 +651,80 @@ mod tests {
             !err.to_string().contains("short,"),
             "the secret itself is not echoed: {err}"
         );
-        assert!(load(&[("APP_ENV", "production"), ("JWT_SECRET", STRONG)]).is_ok());
+        assert!(load(&[("APP_ENV", "production"), ("JWT_SECRET", STRONG)])
+            .err()
+            .is_some_and(|err| err.to_string().contains("SMTP_URL")));
+        assert!(load(&production_with(&[])).is_ok());
+    }
+
+    /// A production environment with everything it needs, and `extra`.
+    fn production_with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut vars = vec![
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", STRONG),
+            ("SMTP_URL", "smtp://mailer:pw@smtp.example.com"),
+            ("MAIL_FROM", "Clinic <no-reply@clinic.example>"),
+            ("PUBLIC_APP_URL", "https://app.clinic.example"),
+        ];
+        vars.extend_from_slice(extra);
+        vars
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_its_mail_settings_and_names_each() {
+        for key in ["SMTP_URL", "MAIL_FROM", "PUBLIC_APP_URL"] {
+            let vars: Vec<_> = production_with(&[])
+                .into_iter()
+                .filter(|(k, _)| *k != key)
+                .collect();
+            let err = load(&vars).err().expect("refused");
+            assert!(err.to_string().contains(key), "{key}: {err}");
+        }
+        let err = load(&production_with(&[(
+            "SMTP_URL",
+            "smtp://u:hunter2@smtp.example.com:25?tls=off",
+        )]))
+        .err()
+        .expect("a password in clear is refused");
+        assert!(err.to_string().contains("SMTP_URL"), "{err}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn with_no_mail_settings_development_writes_to_the_outbox_folder() {
+        let settings = load(&[]).expect("defaults work");
+        assert_eq!(
+            settings.mail.transport.describe(),
+            "the outbox folder outbox"
+        );
+        assert_eq!(settings.mail.identity.app_url, "http://localhost:5173");
+        assert_eq!(
+            settings.mail.identity.from.email.to_string(),
+            "no-reply@localhost"
+        );
+        assert!(!settings.mail.ready_checks_mail);
+        assert_eq!(
+            settings.auth.recovery.password_reset_lifetime,
+            chrono::Duration::minutes(30)
+        );
+        assert_eq!(
+            settings.auth.recovery.email_verification_lifetime,
+            chrono::Duration::hours(48)
+        );
+        assert!(!settings.auth.recovery.require_verified_email);
+        for (key, value) in [
+            ("PUBLIC_APP_URL", "not a url"),
+            ("PUBLIC_APP_URL", "https://app.example.com/?x=1"),
+            ("MAIL_FROM", "nobody"),
+            ("SMTP_URL", "http://mail.example.com"),
+            ("PASSWORD_RESET_EXP_MINUTES", "0"),
+            ("EMAIL_VERIFICATION_EXP_HOURS", "10000"),
+        ] {
+            let err = load(&[(key, value)])
+                .err()
+                .unwrap_or_else(|| panic!("{key}={value}"));
+            assert!(err.to_string().contains(key), "{key}={value}: {err}");
+        }
     }
 
     #[test]

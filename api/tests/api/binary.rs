@@ -549,3 +549,120 @@ async fn sigterm_lets_a_request_in_flight_finish_then_exits_cleanly() {
     assert!(log.contains("closing the database pool"), "{log}");
     assert!(!log.contains("\"level\":\"ERROR\""), "{log}");
 }
+
+/// The token of the newest `.eml` in `outbox` whose name contains `kind`, with that file's name.
+fn newest_link(outbox: &Path, kind: &str, page: &str) -> Option<(String, String)> {
+    let mut files: Vec<_> = std::fs::read_dir(outbox)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "eml")
+                && p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().contains(kind))
+        })
+        .collect();
+    files.sort();
+    let path = files.pop()?;
+    let message = std::fs::read_to_string(&path).ok()?;
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    Some((crate::mail_server::link_token(&message, page), name))
+}
+
+/// Waits up to 10 s for a new link of `kind` (not `before`) in `outbox`.
+async fn wait_for_link(
+    outbox: &Path,
+    kind: &str,
+    page: &str,
+    before: Option<&str>,
+) -> (String, String) {
+    for _ in 0..200 {
+        if let Some(found) = newest_link(outbox, kind, page) {
+            if Some(found.0.as_str()) != before {
+                return found;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no {kind} message in {}", outbox.display());
+}
+
+#[tokio::test]
+async fn with_no_configuration_a_reset_link_lands_in_the_outbox_folder_and_never_in_the_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (child, address, log) = start(
+        dir.path(),
+        &[("PORT", "0"), ("RUST_LOG", "debug"), ("LOG_FORMAT", "text")],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: serde_json::Value| {
+        let request = client.post(format!("{address}{path}")).json(&body);
+        async move { read(request.send().await.expect("send")).await }
+    };
+    let email = "curl-user@example.com";
+    let registered = post(
+        "/auth/register",
+        json!({"name": "Curl User", "email": email, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(registered.status, 201, "{}", registered.text);
+    let outbox = dir.path().join("outbox");
+    let (verification, _) =
+        wait_for_link(&outbox, "email_verification", "verify-email", None).await;
+    let asked = post("/auth/password-reset/request", json!({"email": email})).await;
+    assert_eq!(asked.status, 202);
+    let (reset, file) = wait_for_link(&outbox, "password_reset", "reset-password", None).await;
+    let new_password = "Chosen-After-Reset-77";
+    let confirmed = post(
+        "/auth/password-reset/confirm",
+        json!({"token": reset, "new_password": new_password}),
+    )
+    .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+    let signed_in = post(
+        "/auth/login",
+        json!({"email": email, "password": new_password}),
+    )
+    .await;
+    assert_eq!(signed_in.status, 200);
+    let log = stop(child, log).await;
+    assert!(
+        log.contains(&format!("written to outbox/{file}")),
+        "the log names the file:\n{log}"
+    );
+    for (what, needle) in [
+        ("reset token", reset.as_str()),
+        ("verification token", verification.as_str()),
+        ("reset link", "reset-password#token"),
+        ("verification link", "verify-email#token"),
+        ("new password", new_password),
+    ] {
+        assert!(!log.contains(needle), "the log contains the {what}:\n{log}");
+    }
+
+    // An operator mails a new link to a patient who called support; the link is not printed.
+    let output = command(dir.path(), &[])
+        .args(["send-password-reset", "--email", email, "--language", "ar"])
+        .output()
+        .await
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("was sent to curl-user@example.com"),
+        "{stdout}"
+    );
+    let (operator_link, file) =
+        wait_for_link(&outbox, "password_reset", "reset-password", Some(&reset)).await;
+    assert!(!stdout.contains(&operator_link) && !stderr.contains(&operator_link));
+    let message = std::fs::read_to_string(outbox.join(&file)).expect("message");
+    assert!(message.contains("Content-Language: ar"), "{message}");
+    let unknown = command(dir.path(), &[])
+        .args(["send-password-reset", "--email", "nobody@example.com"])
+        .output()
+        .await
+        .expect("runs");
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no patient with email"));
+}

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use chrono::Utc;
 use database::{connect, DatabaseUrl, Db, PoolSettings, SettingsSources};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
-use service::ManualClock;
+use service::{Clock, ManualClock};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -235,10 +236,22 @@ pub fn test_settings(database_url: &str, extra: &[(&str, &str)]) -> Settings {
         // Suites log in many times from 127.0.0.1; the rate-limit suite turns limits back on.
         ("RATE_LIMIT_PER_MINUTE", "0"),
         ("LOGIN_FAILURE_LIMIT", "0"),
+        ("PASSWORD_RESET_LIMIT", "0"),
+        // Short, so that the suites stay quick; the recovery suite measures the real default.
+        ("PASSWORD_RESET_REQUEST_MS", "20"),
+        ("MAIL_RETRY_BASE_SECONDS", "1"),
+        ("MAIL_RETRY_MAX_SECONDS", "2"),
+        ("MAIL_POLL_INTERVAL_SECONDS", "1"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
+    // Mail of suites that do not read it goes to files under the build's scratch folder, not
+    // into the working directory.
+    let outbox = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("mail-outbox")
+        .join(uuid::Uuid::new_v4().simple().to_string());
+    env.insert("MAIL_OUTBOX_DIR".into(), outbox.display().to_string());
     for (key, value) in extra {
         env.insert((*key).to_owned(), (*value).to_owned());
     }
@@ -253,8 +266,13 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 
 /// Starts the application on a database a test has already arranged.
 pub async fn spawn_app_on(database: TestDatabase) -> TestApp {
+    spawn_app_with(database, &[]).await
+}
+
+/// Starts the application on `database` with extra settings.
+pub async fn spawn_app_with(database: TestDatabase, extra: &[(&str, &str)]) -> TestApp {
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let (address, handle) = start_server(&database.url, Arc::clone(&clock), &[]).await;
+    let (address, handle) = start_server(&database.url, clock.clone(), extra).await;
     let db = database.connect_pool(3).await;
     TestApp {
         address,
@@ -289,7 +307,7 @@ impl TestDatabase {
 /// Starts one more server; returns its base URL and stop handle.
 pub async fn start_server(
     database_url: &str,
-    clock: Arc<ManualClock>,
+    clock: Arc<dyn Clock>,
     extra: &[(&str, &str)],
 ) -> (String, actix_web::dev::ServerHandle) {
     let app = Application::build_with_clock(test_settings(database_url, extra), clock)
@@ -485,8 +503,12 @@ impl TestApp {
 
     /// Starts a second server on the same database, signing with the same secret.
     pub async fn another_instance(&mut self) -> String {
-        let (address, handle) =
-            start_server(&self.database.url, Arc::clone(&self.clock), &[]).await;
+        self.another_instance_with(&[]).await
+    }
+
+    /// Starts another server on the same database with extra settings.
+    pub async fn another_instance_with(&mut self, extra: &[(&str, &str)]) -> String {
+        let (address, handle) = start_server(&self.database.url, self.clock.clone(), extra).await;
         self.servers.push(handle);
         address
     }
@@ -496,11 +518,21 @@ impl TestApp {
         for server in self.servers.drain(..) {
             server.stop(true).await;
         }
-        let (address, handle) =
-            start_server(&self.database.url, Arc::clone(&self.clock), &[]).await;
+        let (address, handle) = start_server(&self.database.url, self.clock.clone(), &[]).await;
         self.address = address;
         self.servers.push(handle);
     }
+}
+
+/// The first column of the single row `sql` returns on `db`, as a number.
+pub async fn query_i64(db: &Db, sql: &str) -> i64 {
+    let row = db
+        .query_one(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .unwrap_or_else(|| panic!("{sql}: no row"));
+    row.try_get_by_index::<i64>(0)
+        .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
 }
 
 /// Reads a response whole; a body that is not JSON becomes `Value::Null` (and fails JSON checks).

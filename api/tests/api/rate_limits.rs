@@ -396,7 +396,7 @@ async fn two_instances_share_their_limits_through_redis() {
         ("REDIS_KEY_PREFIX", namespace.prefix.as_str()),
     ];
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let (first, _a) = start_server(&database.url, Arc::clone(&clock), &settings).await;
+    let (first, _a) = start_server(&database.url, clock.clone(), &settings).await;
     let (second, _b) = start_server(&database.url, clock, &settings).await;
 
     let body = json!({"email": "shared@example.com", "password": "wrong-password"});

@@ -23,6 +23,9 @@ use service::{
     RegistrationForm,
 };
 
+use service::mail::{DeliverySettings, MailDelivery, MailTransport};
+use service::Clock;
+
 use crate::helpers::{test_settings, Backend, TestDatabase};
 
 /// Translates and records each statement, then runs the original on PostgreSQL.
@@ -331,6 +334,8 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
     };
     auth.login(db, legacy, &client).await.expect("legacy login");
 
+    recovery_scenarios(&auth, db, native, &client, &clock).await;
+
     let operator_made =
         service::NewPatient::parse(form("operator@example.com", None)).expect("valid");
     auth.create_patient(db, operator_made)
@@ -338,6 +343,104 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
         .expect("create patient");
     clock.advance(Duration::days(30));
     auth.purge_expired(db).await.expect("purge");
+}
+
+/// The newest queued message's reset or verification token (read beside the recording).
+async fn queued_token(native: &database::Db, kind: &str, page: &str) -> SecretString {
+    let row = native
+        .query_one(Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT message FROM mail_outbox WHERE kind = '{kind}' ORDER BY mail_id DESC"),
+        ))
+        .await
+        .expect("outbox")
+        .expect("a queued message");
+    let message: String = row.try_get_by_index(0).expect("text");
+    secret(&crate::mail_server::link_token(&message, page))
+}
+
+/// Reset, verification and their mail: requests, links, the delivery worker's claims.
+async fn recovery_scenarios(
+    auth: &AuthService,
+    db: &DatabaseConnection,
+    native: &database::Db,
+    client: &ClientInfo,
+    clock: &Arc<ManualClock>,
+) {
+    assert!(auth
+        .send_password_reset(db, "nobody@example.com", client)
+        .await
+        .expect("unknown address")
+        .eq(&false));
+    auth.request_password_reset(db, "one@example.com", client)
+        .await
+        .expect("reset request");
+    let token = queued_token(native, "password_reset", "reset-password").await;
+    assert!(auth
+        .confirm_password_reset(db, &secret("forged"), secret("x"), client)
+        .await
+        .is_err());
+    auth.confirm_password_reset(db, &token, secret("reset-to-this-passphrase"), client)
+        .await
+        .expect("reset");
+    let registered = auth
+        .register(
+            db,
+            RegistrationForm {
+                name: Some("Verify Me".into()),
+                email: Some("verify@example.com".into()),
+                password: Some(secret("correct-horse-battery")),
+                username: None,
+            },
+            client,
+        )
+        .await
+        .expect("register");
+    let who = auth
+        .authenticate(db, registered.access_token.expose_secret())
+        .await
+        .expect("authenticate");
+    auth.resend_verification(db, &who, client)
+        .await
+        .expect("resend");
+    let token = queued_token(native, "email_verification", "verify-email").await;
+    auth.verify_email(db, &token, client).await.expect("verify");
+
+    let folder = tempfile::tempdir().expect("outbox folder");
+    let delivery = MailDelivery::new(
+        db.clone(),
+        MailTransport::Folder(folder.path().to_path_buf()),
+        "no-reply@example.com".parse().expect("address"),
+        clock.clone(),
+        DeliverySettings::default(),
+    );
+    let report = delivery.deliver_due().await.expect("delivery");
+    assert!(report.sent >= 4, "{report:?}");
+    let failing = MailDelivery::new(
+        db.clone(),
+        MailTransport::smtp(
+            "smtp://127.0.0.1:9?tls=off",
+            std::time::Duration::from_secs(1),
+        )
+        .expect("transport"),
+        "no-reply@example.com".parse().expect("address"),
+        clock.clone(),
+        DeliverySettings::default(),
+    );
+    auth.request_password_reset(db, "one@example.com", client)
+        .await
+        .expect("reset request");
+    let report = failing.deliver_due().await.expect("a failed delivery");
+    assert_eq!(report.retried, 1, "{report:?}");
+    let expired = MailDelivery::new(
+        db.clone(),
+        MailTransport::Folder(folder.path().to_path_buf()),
+        "no-reply@example.com".parse().expect("address"),
+        Arc::new(ManualClock::new(clock.now() + Duration::days(1))),
+        DeliverySettings::default(),
+    );
+    let report = expired.deliver_due().await.expect("an expired message");
+    assert_eq!(report.given_up, 1, "{report:?}");
 }
 
 #[tokio::test]

@@ -37,11 +37,12 @@ pub const UP: &[&str] = &[
     "CREATE INDEX ix_mail_outbox_send_after ON mail_outbox (send_after)",
 ];
 
-/// The statements of `down`.
+/// The statements of `down`. SQL Server drops a column only after its default constraint;
+/// Babelfish keeps defaults as column properties (no such object), so it is dropped if it exists.
 pub const DOWN: &[&str] = &[
     "DROP TABLE mail_outbox",
     "DROP TABLE account_tokens",
-    "ALTER TABLE patients DROP CONSTRAINT df_patients_email_verified",
+    "IF OBJECT_ID(N'df_patients_email_verified', N'D') IS NOT NULL ALTER TABLE patients DROP CONSTRAINT df_patients_email_verified",
     "ALTER TABLE patients DROP COLUMN email_verified",
 ];
 

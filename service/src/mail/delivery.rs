@@ -8,7 +8,7 @@ use std::time::Duration;
 use database::Db;
 use entity::mail_outbox;
 use lettre::Address;
-use sea_orm::DbErr;
+use sea_orm::{ConnectionTrait, DbErr};
 use tokio::sync::Notify;
 
 use super::outbox;
@@ -56,9 +56,10 @@ const BATCH: u64 = 20;
 /// Batches per pass, so that one pass ends even while others keep queueing.
 const BATCHES_PER_PASS: usize = 50;
 
-/// Delivers the outbox's messages; one per instance, all sharing the table.
-pub struct MailDelivery {
-    db: Db,
+/// Delivers the outbox's messages; one per instance, all sharing the table. `C` is the
+/// connection (the server's pool, [`Db`]).
+pub struct MailDelivery<C = Db> {
+    db: C,
     transport: MailTransport,
     from: Address,
     clock: Arc<dyn Clock>,
@@ -66,10 +67,13 @@ pub struct MailDelivery {
     settings: DeliverySettings,
 }
 
-impl MailDelivery {
+impl<C> MailDelivery<C>
+where
+    C: ConnectionTrait + Send + Sync + 'static,
+{
     /// A worker delivering through `transport` as `from`.
     pub fn new(
-        db: Db,
+        db: C,
         transport: MailTransport,
         from: Address,
         clock: Arc<dyn Clock>,
