@@ -115,8 +115,9 @@ def run(processes):
     status_before = subprocess.run([MIGRATION, "status"], env=env, capture_output=True, text=True)
     check("to take over" in status_before.stdout, "`migration status` announces the take-over")
     port = free_port()
+    # In its scratch folder: mail without SMTP_URL is written to ./outbox.
     server = subprocess.Popen([PATIENT_AUTH], env=dict(env, PORT=str(port)),
-                              stdout=subprocess.DEVNULL)
+                              cwd=os.path.dirname(PATIENT_AUTH), stdout=subprocess.DEVNULL)
     processes.append(server)
     base = f"http://127.0.0.1:{port}"
     wait_until_up(base, server, "patient-auth")
@@ -129,6 +130,7 @@ def run(processes):
         status, me = call(base, "GET", "/auth/me", token=body["token"])
         check(status == 200 and me["patient_id"] == patient["id"], "/auth/me answers")
         check(me["name"] == patient["name"], f"name kept: {me['name']}")
+        check(me["email_verified"] is False, f"{patient['email']}: a Flask account starts unverified")
     status, body = call(base, "POST", "/auth/login",
                         {"email": "ahmed@example.com", "password": "flask-e2e-one"})
     status, me = call(base, "GET", "/auth/me", token=body["token"])

@@ -425,6 +425,47 @@ async fn messages_are_written_in_the_language_the_client_reads(backend: Backend)
     assert!(!message.contains("<img"), "no images, no tracking pixels");
 }
 
+async fn changing_the_password_mails_a_notice(backend: Backend) {
+    let Some((app, sink)) = app_with_mail(backend, &[]).await else {
+        return;
+    };
+    let email = "changer@example.com";
+    let (token, _) = app.registered(email).await;
+    let changed = app
+        .send(
+            app.client
+                .post(format!("{}/auth/change-password", app.address))
+                .bearer_auth(&token)
+                .json(&json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD})),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    let notice = sink.message_to(email, CHANGED_SUBJECT).await;
+    assert!(
+        notice.contains("http://localhost:5173/forgot-password"),
+        "{notice}"
+    );
+    // A refused change sends nothing.
+    let refused = app
+        .send(
+            app.client
+                .post(format!("{}/auth/change-password", app.address))
+                .bearer_auth(changed.body["token"].as_str().expect("token"))
+                .json(
+                    &json!({"current_password": "wrong-password", "new_password": "x-y-z-w-v-u"}),
+                ),
+        )
+        .await;
+    assert_eq!(refused.status, 401);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let notices = sink
+        .messages()
+        .into_iter()
+        .filter(|m| has_subject(m, CHANGED_SUBJECT))
+        .count();
+    assert_eq!(notices, 1);
+}
+
 macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -455,6 +496,7 @@ on_every_backend!(
     an_unverified_login_is_refused_only_after_the_right_password,
     mail_waits_out_an_outage_and_two_instances_send_each_message_once,
     messages_are_written_in_the_language_the_client_reads,
+    changing_the_password_mails_a_notice,
 );
 
 /// The median of `samples`.
