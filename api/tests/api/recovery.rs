@@ -704,6 +704,44 @@ async fn hostile_recovery_input_is_a_clear_error_and_never_a_500() {
 }
 
 #[tokio::test]
+async fn an_address_no_message_can_go_to_fails_no_action() {
+    let Some(database) = TestDatabase::create(Backend::Sqlite).await else {
+        return;
+    };
+    let app = spawn_app_with(database, &[]).await;
+    let (token, patient_id) = app.registered("fine@example.com").await;
+    // An operator's typo in SSMS: the row keeps an address no message can go to.
+    app.operator_sql(&format!(
+        "UPDATE patients SET email = 'fine at example' WHERE patient_id = {patient_id}"
+    ))
+    .await;
+    let changed = app
+        .send(
+            app.client
+                .post(format!("{}/auth/change-password", app.address))
+                .bearer_auth(&token)
+                .json(&json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD})),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    let resend = app
+        .post_with_token(
+            "/auth/verify-email/resend",
+            changed.body["token"].as_str().expect("token"),
+        )
+        .await;
+    assert_eq!(resend.status, 202, "{}", resend.text);
+    assert_eq!(
+        app.sql_count(&format!(
+            "SELECT COUNT(*) FROM mail_outbox WHERE patient_id = {patient_id}"
+        ))
+        .await,
+        1,
+        "only the registration's message, queued while the address was fine"
+    );
+}
+
+#[tokio::test]
 async fn ready_asks_the_mail_server_only_when_told_to() {
     let Some(mut sink) = SmtpSink::start().await else {
         return;

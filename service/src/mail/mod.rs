@@ -70,7 +70,9 @@ impl Mailer {
     }
 
     /// Composes `notice` for the patient and writes it to the outbox on `db` (the caller's
-    /// transaction); it is not worth sending after `expires_at`.
+    /// transaction); it is not worth sending after `expires_at`. An address no message can go
+    /// to (a row an operator or the Flask backend wrote) queues nothing and is logged: the
+    /// action itself goes on, and its answer does not tell.
     pub(crate) async fn queue<C: ConnectionTrait>(
         &self,
         db: &C,
@@ -80,14 +82,24 @@ impl Mailer {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
-        let composed = compose::compose(
+        let composed = match compose::compose(
             &self.identity,
             &patient.full_name,
             &patient.email,
             language,
             notice,
-        )
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        ) {
+            Ok(composed) => composed,
+            Err(MailError::Recipient(_)) => {
+                log::warn!(
+                    "patient {}: the stored email address cannot be mailed to; no {} message queued",
+                    patient.patient_id,
+                    notice.kind().code()
+                );
+                return Ok(());
+            }
+            Err(error) => return Err(ServiceError::Internal(error.to_string())),
+        };
         outbox::enqueue(db, composed, patient.patient_id, now, expires_at).await?;
         Ok(())
     }
