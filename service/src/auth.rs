@@ -273,7 +273,14 @@ impl AuthService {
             &session.session_id,
         );
         audit::record(&txn, entry, client, now).await?;
-        self.queue_verification(&txn, &patient, client, now).await?;
+        self.mail_link(
+            &txn,
+            &patient,
+            crate::account_tokens::Purpose::EmailVerification,
+            client,
+            now,
+        )
+        .await?;
         txn.commit().await?;
         self.mailer.wake();
         log::info!("patient {} registered", patient.patient_id);

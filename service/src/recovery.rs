@@ -105,30 +105,8 @@ impl AuthService {
             audit::record(db, entry, client, now).await?;
             return Ok(false);
         };
-        let lifetime = self.recovery().password_reset_lifetime;
         let txn = db.begin().await?;
-        let token = account_tokens::issue(
-            &txn,
-            patient.patient_id,
-            &patient.email,
-            Purpose::PasswordReset,
-            now,
-            lifetime,
-        )
-        .await?;
-        let notice = Notice::PasswordReset {
-            token: token.expose_secret(),
-            minutes: lifetime.num_minutes(),
-        };
-        self.mailer()
-            .queue(
-                &txn,
-                &patient,
-                client.language,
-                &notice,
-                now,
-                now + lifetime,
-            )
+        self.mail_link(&txn, &patient, Purpose::PasswordReset, client, now)
             .await?;
         let entry = AuditEntry::account(AuditAction::PasswordResetRequested, patient.patient_id);
         audit::record(&txn, entry, client, now).await?;
@@ -266,7 +244,8 @@ impl AuthService {
         }
         let now = self.clock().now();
         let txn = db.begin().await?;
-        self.queue_verification(&txn, &patient, client, now).await?;
+        self.mail_link(&txn, &patient, Purpose::EmailVerification, client, now)
+            .await?;
         let entry = AuditEntry::new(
             AuditAction::EmailVerificationRequested,
             patient.patient_id,
@@ -291,27 +270,39 @@ impl AuthService {
             .email)
     }
 
-    /// Issues a verification token and queues its message, in the caller's transaction.
-    pub(crate) async fn queue_verification<C: ConnectionTrait>(
+    /// Issues a token for `purpose` (replacing the patient's earlier one) and queues the message
+    /// carrying its link, in the caller's transaction: neither exists without the other.
+    pub(crate) async fn mail_link<C: ConnectionTrait>(
         &self,
         txn: &C,
         patient: &patient::Model,
+        purpose: Purpose,
         client: &ClientInfo,
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
-        let lifetime = self.recovery().email_verification_lifetime;
+        let lifetime = match purpose {
+            Purpose::PasswordReset => self.recovery().password_reset_lifetime,
+            Purpose::EmailVerification => self.recovery().email_verification_lifetime,
+        };
         let token = account_tokens::issue(
             txn,
             patient.patient_id,
             &patient.email,
-            Purpose::EmailVerification,
+            purpose,
             now,
             lifetime,
         )
         .await?;
-        let notice = Notice::EmailVerification {
-            token: token.expose_secret(),
-            hours: lifetime.num_hours(),
+        let token = token.expose_secret();
+        let notice = match purpose {
+            Purpose::PasswordReset => Notice::PasswordReset {
+                token,
+                minutes: lifetime.num_minutes(),
+            },
+            Purpose::EmailVerification => Notice::EmailVerification {
+                token,
+                hours: lifetime.num_hours(),
+            },
         };
         self.mailer()
             .queue(txn, patient, client.language, &notice, now, now + lifetime)

@@ -96,25 +96,7 @@ pub(crate) async fn mark_sent<C: ConnectionTrait>(
     worker: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    MailOutbox::update_many()
-        .col_expr(mail_outbox::Column::SentAt, Expr::value(now))
-        .col_expr(
-            mail_outbox::Column::Message,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            mail_outbox::Column::ClaimedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(
-            mail_outbox::Column::LastError,
-            Expr::value(Option::<String>::None),
-        )
-        .filter(mail_outbox::Column::MailId.eq(mail_id))
-        .filter(mail_outbox::Column::ClaimedBy.eq(worker))
-        .exec(db)
-        .await?;
-    Ok(())
+    close(db, mail_id, worker, mail_outbox::Column::SentAt, now, None).await
 }
 
 /// The attempt failed: try again at `next`, free for any worker.
@@ -149,8 +131,23 @@ pub(crate) async fn give_up<C: ConnectionTrait>(
     now: DateTime<Utc>,
     reason: &str,
 ) -> Result<(), DbErr> {
+    let reason = bounded(reason);
+    let outcome = mail_outbox::Column::FailedAt;
+    close(db, mail_id, worker, outcome, now, Some(&reason)).await
+}
+
+/// Ends a message's life in the outbox: `outcome` (`sent_at` or `failed_at`) set to `now`, its
+/// text emptied, its claim released, `last_error` set to `error`.
+async fn close<C: ConnectionTrait>(
+    db: &C,
+    mail_id: i64,
+    worker: &str,
+    outcome: mail_outbox::Column,
+    now: DateTime<Utc>,
+    error: Option<&str>,
+) -> Result<(), DbErr> {
     MailOutbox::update_many()
-        .col_expr(mail_outbox::Column::FailedAt, Expr::value(now))
+        .col_expr(outcome, Expr::value(now))
         .col_expr(
             mail_outbox::Column::Message,
             Expr::value(Option::<String>::None),
@@ -159,7 +156,10 @@ pub(crate) async fn give_up<C: ConnectionTrait>(
             mail_outbox::Column::ClaimedUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
         )
-        .col_expr(mail_outbox::Column::LastError, Expr::value(bounded(reason)))
+        .col_expr(
+            mail_outbox::Column::LastError,
+            Expr::value(error.map(str::to_owned)),
+        )
         .filter(mail_outbox::Column::MailId.eq(mail_id))
         .filter(mail_outbox::Column::ClaimedBy.eq(worker))
         .exec(db)
