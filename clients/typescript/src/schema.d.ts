@@ -95,6 +95,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sets a new password with the token of a reset link, ends every session of the patient, and
+         *     signs them in (a new session).
+         */
+        post: operations["confirm_password_reset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/password-reset/request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mails a single-use link to choose a new password, if the address has an account. The answer,
+         *     and the time it takes, are the same either way.
+         */
+        post: operations["request_password_reset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/refresh": {
         parameters: {
             query?: never;
@@ -166,6 +206,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Marks the address a verification link was mailed to as verified. */
+        post: operations["verify_email"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/verify-email/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mails the caller a fresh verification link (earlier ones stop working). An address that is
+         *     verified already gets nothing.
+         */
+        post: operations["resend_verification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/docs": {
         parameters: {
             query?: never;
@@ -224,7 +301,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: answers `ready` when the database (and Redis, if configured) answer. */
+        /**
+         * Readiness: answers `ready` when the database (and Redis, if configured, and the mail server,
+         *     if `READY_CHECKS_MAIL` is on) answer.
+         */
         get: operations["ready"];
         put?: never;
         post?: never;
@@ -323,7 +403,7 @@ export interface components {
          *     request from an origin `CORS_ORIGINS` does not list.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_credentials" | "missing_token" | "invalid_token" | "token_expired" | "token_revoked" | "not_found" | "method_not_allowed" | "cors_refused" | "email_taken" | "username_taken" | "profile_not_empty" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "rate_limited" | "service_unavailable" | "internal";
+        ErrorCode: "invalid_json" | "invalid_reset_token" | "email_not_verified" | "invalid_credentials" | "missing_token" | "invalid_token" | "token_expired" | "token_revoked" | "not_found" | "method_not_allowed" | "cors_refused" | "email_taken" | "username_taken" | "profile_not_empty" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "rate_limited" | "service_unavailable" | "internal";
         /** @description `POST /auth/login`: `email` or `username`, and `password`. */
         LoginRequest: {
             /**
@@ -350,6 +430,29 @@ export interface components {
              * @example logged out
              */
             message: string;
+        };
+        /** @description `POST /auth/password-reset/confirm`. */
+        PasswordResetConfirmRequest: {
+            /**
+             * Format: password
+             * @description The password to use from now on (the registration rules apply).
+             * @example a-new-secret-pass
+             */
+            new_password: string;
+            /**
+             * @description The token from the mailed link's fragment (`#token=…`); it works once.
+             * @example Qm9vdHN0cmFwLXJlc2V0LXRva2VuLWV4YW1wbGUtMDE
+             */
+            token: string;
+        };
+        /** @description `POST /auth/password-reset/request`. */
+        PasswordResetRequest: {
+            /**
+             * Format: email
+             * @description The address of the account (whether it has one is never told).
+             * @example ahmed@example.com
+             */
+            email: string;
         };
         /** @description One prescription. */
         PrescriptionResponse: {
@@ -419,6 +522,11 @@ export interface components {
              * @example ahmed@example.com
              */
             email: string;
+            /**
+             * @description Whether the patient followed a verification link mailed to `email`.
+             * @example false
+             */
+            email_verified: boolean;
             /**
              * @description Full name.
              * @example Ahmed Ali
@@ -556,6 +664,14 @@ export interface components {
              */
             token_type: string;
         };
+        /** @description `POST /auth/verify-email`. */
+        VerifyEmailRequest: {
+            /**
+             * @description The token from the mailed link's fragment (`#token=…`); it works once.
+             * @example VmVyaWZ5LWVtYWlsLXRva2VuLWV4YW1wbGUtMDAwMDE
+             */
+            token: string;
+        };
     };
     responses: {
         /** @description No bearer token, or one that is malformed, forged, expired or of an ended session. */
@@ -604,6 +720,27 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description The password is right, but the address is not verified and `REQUIRE_VERIFIED_EMAIL` is on (never answered for a wrong password). */
+        EmailNotVerified: {
+            headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
+                /** @description `no-store`. */
+                "Cache-Control"?: "no-store";
+                /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                "X-Request-Id"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "email_not_verified",
+                 *       "message": "Confirm your email address first: follow the link we mailed you, or ask for a new one."
+                 *     }
+                 */
                 "application/json": components["schemas"]["ErrorBody"];
             };
         };
@@ -667,6 +804,44 @@ export interface components {
                  * @example {
                  *       "error": "invalid_json",
                  *       "message": "`email` has the wrong JSON type: expected a string."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description The body is not JSON or has a field of the wrong type, or the token is unknown, used, superseded by a newer link, forged or expired (one code for all). */
+        InvalidJsonOrResetToken: {
+            headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
+                /** @description `no-store`. */
+                "Cache-Control"?: "no-store";
+                /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                "X-Request-Id"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description Too many mail requests from this client address, or for this address (`PASSWORD_RESET_LIMIT` per `PASSWORD_RESET_WINDOW_SECONDS`), whether or not it has an account. */
+        MailRateLimited: {
+            headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
+                /** @description `no-store`. */
+                "Cache-Control"?: "no-store";
+                /** @description Seconds to wait before trying again. */
+                "Retry-After"?: number;
+                /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                "X-Request-Id"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "rate_limited",
+                 *       "message": "Too many attempts. Try again in 1800 seconds."
                  *     }
                  */
                 "application/json": components["schemas"]["ErrorBody"];
@@ -1101,6 +1276,31 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The password is right, but the address is not verified and `REQUIRE_VERIFIED_EMAIL` is on (never answered for a wrong password). */
+            403: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "email_not_verified",
+                     *       "message": "Confirm your email address first: follow the link we mailed you, or ask for a new one."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than `MAX_BODY_BYTES` (16 KiB by default). */
             413: {
                 headers: {
@@ -1303,6 +1503,208 @@ export interface operations {
                 };
             };
             401: components["responses"]["BearerRejected"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    confirm_password_reset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetConfirmRequest"];
+            };
+        };
+        responses: {
+            /** @description Password set; every earlier session ended; a new token pair. */
+            200: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description The body is not JSON or has a field of the wrong type, or the token is unknown, used, superseded by a newer link, forged or expired (one code for all). */
+            400: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `MAX_BODY_BYTES` (16 KiB by default). */
+            413: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "payload_too_large",
+                     *       "message": "The request body is larger than 16384 bytes."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`application/json` or `application/*+json`). */
+            415: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unsupported_media_type",
+                     *       "message": "The request body must be JSON, sent with `Content-Type: application/json`."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed JSON whose fields break the rules; `fields` names each. */
+            422: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "validation_failed",
+                     *       "fields": {
+                     *         "email": "is not a valid email address"
+                     *       },
+                     *       "message": "Some fields are missing or invalid."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many failed logins for this account from this address (`LOGIN_FAILURE_LIMIT`). */
+            429: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many attempts. Try again in 42 seconds."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    request_password_reset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted; a link is mailed if the address has an account. */
+            202: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "If an account uses this address, a link to choose a new password is on its way."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MessageResponse"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["MailRateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1742,6 +2144,251 @@ export interface operations {
             };
             401: components["responses"]["BearerRejected"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    verify_email: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyEmailRequest"];
+            };
+        };
+        responses: {
+            /** @description The address is verified. */
+            200: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "email address verified"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MessageResponse"];
+                };
+            };
+            /** @description The body is not JSON or has a field of the wrong type, or the token is unknown, used, superseded by a newer link, forged or expired (one code for all). */
+            400: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `MAX_BODY_BYTES` (16 KiB by default). */
+            413: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "payload_too_large",
+                     *       "message": "The request body is larger than 16384 bytes."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`application/json` or `application/*+json`). */
+            415: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unsupported_media_type",
+                     *       "message": "The request body must be JSON, sent with `Content-Type: application/json`."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed JSON whose fields break the rules; `fields` names each. */
+            422: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "validation_failed",
+                     *       "fields": {
+                     *         "email": "is not a valid email address"
+                     *       },
+                     *       "message": "Some fields are missing or invalid."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many failed logins for this account from this address (`LOGIN_FAILURE_LIMIT`). */
+            429: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many attempts. Try again in 42 seconds."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    resend_verification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A new link is on its way, or the address is verified already. */
+            202: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageResponse"];
+                };
+            };
+            /** @description No bearer token, or one that is malformed, forged, expired or of an ended session. */
+            401: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
+                    "WWW-Authenticate"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many mail requests from this client address, or for this address (`PASSWORD_RESET_LIMIT` per `PASSWORD_RESET_WINDOW_SECONDS`), whether or not it has an account. */
+            429: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many attempts. Try again in 1800 seconds."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             500: components["responses"]["Internal"];
             503: components["responses"]["ServiceUnavailable"];
         };
