@@ -17,6 +17,10 @@ function contentSecurityPolicy(origin: string): Plugin {
 export default defineConfig({
   define: { __PATIENT_AUTH_URL__: JSON.stringify(apiOrigin) },
   plugins: [contentSecurityPolicy(apiOrigin)],
+  // The dev and preview servers answer index.html for any path without a file, so the links the
+  // server mails (/reset-password#token=…, /verify-email#token=…) and /forgot-password open the
+  // app, which routes on location.pathname (src/app.ts). A production host needs the same rule.
+  appType: "spa",
   server: { port: 5173, strictPort: true },
   preview: { port: 4173, strictPort: true },
   build: { target: "es2022" },

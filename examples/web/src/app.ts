@@ -1,53 +1,167 @@
 // What the page does: the signed-out forms, or the signed-in page (profile, sessions, the
-// planned renewal, log out). Two clients: `publicApi` sends no token (register, log in,
-// refresh); `api` adds the access token and renews it on 401 token_expired.
-import { createPatientAuthClient, type ErrorBody, type TokenResponse } from "@patient-auth/client";
+// planned renewal, log out); and the pages of account recovery, which mailed links open. Two
+// clients: `publicApi` sends no token (register, log in, refresh, the recovery calls); `api`
+// adds the access token and renews it on 401 token_expired.
+import {
+  createPatientAuthClient,
+  isErrorCode,
+  tokenFromFragment,
+  type ErrorBody,
+  type PasswordResetRequest,
+  type TokenResponse,
+} from "@patient-auth/client";
 import { authorizedFetch } from "./authorized-fetch";
 import { API_URL } from "./config";
 import { h, show } from "./dom";
 import { describeError, describeNetworkFailure } from "./errors";
 import { tabRefreshTokenStore } from "./refresh-token-store";
 import { Session } from "./session";
+import type { Outcome } from "./views/forms";
 import { profileView } from "./views/profile";
+import { forgotPasswordView, resetPasswordView, verifyEmailView, type Sent, type VerifyState } from "./views/recovery";
 import { sessionsView } from "./views/sessions";
 import { signedOutView } from "./views/signed-out";
+import { verifyBanner } from "./views/verify-banner";
 
 type Answer = { data?: unknown; error?: ErrorBody };
+
+/**
+ * The paths the page answers. The server mails PUBLIC_APP_URL/reset-password#token=… and
+ * …/verify-email#token=…, and its "password changed" notice links …/forgot-password; Vite
+ * serves index.html for each (its SPA fallback). Everything else is the home page.
+ */
+const paths = {
+  home: "/",
+  forgotPassword: "/forgot-password",
+  resetPassword: "/reset-password",
+  verifyEmail: "/verify-email",
+} as const;
 
 export function startApp(root: HTMLElement): void {
   const publicApi = createPatientAuthClient({ baseUrl: API_URL });
   const session = new Session(publicApi, tabRefreshTokenStore, (reason) => showSignedOut(reason));
   const api = createPatientAuthClient({ baseUrl: API_URL, fetch: authorizedFetch(session) });
+  // A mailed link's token, read as the page opens; it is gone from the address bar (and so from
+  // the history) before anything is shown, and lives in this variable only.
+  let link = takeLinkToken();
+
+  function route(): void {
+    switch (location.pathname) {
+      case paths.forgotPassword:
+        return showForgotPassword(emailFromHistory());
+      case paths.resetPassword:
+        return showResetPassword(link.path === paths.resetPassword ? link.token : null);
+      case paths.verifyEmail:
+        return showVerifyEmail(link.path === paths.verifyEmail ? link.token : null);
+      default:
+        if (session.accessToken !== null) void showSignedIn();
+        else if (session.canResume) resume();
+        else showSignedOut();
+    }
+  }
+
+  function navigate(path: string, state: { email: string } | null = null): void {
+    history.pushState(state, "", path);
+    route();
+  }
+
+  /** The forms and the signed-in page are the home page, whichever path led to them. */
+  function atHome(): void {
+    if (location.pathname !== paths.home) history.replaceState(null, "", paths.home);
+  }
 
   function showSignedOut(notice: string | null = null): void {
+    atHome();
     show(
       root,
       signedOutView(notice, {
         login: (body) => signIn(() => publicApi.POST("/auth/login", { body })),
         register: (body) => signIn(() => publicApi.POST("/auth/register", { body })),
+        forgotPassword: (email) => navigate(paths.forgotPassword, { email }),
       }),
     );
   }
 
-  async function signIn(call: () => Promise<{ data?: TokenResponse; error?: ErrorBody }>): Promise<string | null> {
+  async function signIn(
+    call: () => Promise<{ data?: TokenResponse; error?: ErrorBody }>,
+    notice: string | null = null,
+  ): Promise<Outcome> {
     try {
       const { data, error } = await call();
-      if (!data) return error ? describeError(error) : "Unexpected answer from the server.";
+      if (!data) return error ? withAdvice(error) : "Unexpected answer from the server.";
       session.begin(data);
-      await showSignedIn();
+      await showSignedIn(notice);
       return null;
     } catch {
       return describeNetworkFailure();
     }
   }
 
-  async function showSignedIn(): Promise<void> {
+  async function requestReset(body: PasswordResetRequest): Promise<Sent | Outcome> {
+    try {
+      const { data, error } = await publicApi.POST("/auth/password-reset/request", { body });
+      if (data) return { sent: data.message };
+      return error ?? "Unexpected answer from the server.";
+    } catch {
+      return describeNetworkFailure();
+    }
+  }
+
+  function showForgotPassword(email: string): void {
+    show(root, forgotPasswordView(email, { requestReset, back: () => navigate(paths.home) }));
+  }
+
+  function showResetPassword(token: string | null): void {
+    show(
+      root,
+      resetPasswordView(token, {
+        requestReset,
+        back: () => navigate(paths.home),
+        confirm: (new_password) =>
+          token === null
+            ? Promise.resolve("This page needs the link from the email.")
+            : signIn(
+                () => publicApi.POST("/auth/password-reset/confirm", { body: { token, new_password } }),
+                "Your new password is set. You are signed in here, and signed out on every other device.",
+              ),
+      }),
+    );
+  }
+
+  function showVerifyEmail(token: string | null): void {
+    const home = { label: session.canResume ? "Continue to your profile" : "Log in", go: () => navigate(paths.home) };
+    if (token === null) return show(root, verifyEmailView({ kind: "missing" }, home));
+    show(root, verifyEmailView({ kind: "checking" }, home));
+    void verify(token).then((state) => {
+      // A link works once: going back to this page must not send its token again.
+      if (state.kind === "verified" || state.kind === "refused") link.token = null;
+      if (location.pathname !== paths.verifyEmail) return;
+      const next = state.kind === "failed" ? { label: "Try again", go: () => showVerifyEmail(token) } : home;
+      show(root, verifyEmailView(state, next));
+    });
+  }
+
+  async function verify(token: string): Promise<VerifyState> {
+    try {
+      const { data, error } = await publicApi.POST("/auth/verify-email", { body: { token } });
+      if (data) return { kind: "verified" };
+      if (isErrorCode(error, "invalid_reset_token")) return { kind: "refused", message: error.message };
+      return { kind: "failed", message: error ? describeError(error) : "Unexpected answer from the server." };
+    } catch {
+      return { kind: "failed", message: describeNetworkFailure() };
+    }
+  }
+
+  async function showSignedIn(notice: string | null = null): Promise<void> {
+    atHome();
     const status = h("p", { class: "error", role: "alert", "data-testid": "status" });
     const renews = h("span", { class: "muted", "data-testid": "renews-at" });
     const reload = h("button", { type: "button", class: "secondary", "data-testid": "reload" }, "Reload");
     const logout = h("button", { type: "button", "data-testid": "logout" }, "Log out");
     const content = h("div", { "data-testid": "signed-in" });
-    show(root, h("div", { class: "toolbar" }, renews, reload, logout), status, content);
+    const toolbar = h("div", { class: "toolbar" }, renews, reload, logout);
+    if (notice) show(root, toolbar, h("p", { class: "notice", role: "status", "data-testid": "signed-in-notice" }, notice), status, content);
+    else show(root, toolbar, status, content);
 
     // Both calls at once: when the access token has expired, they share one renewal.
     const load = async (): Promise<void> => {
@@ -55,7 +169,10 @@ export function startApp(root: HTMLElement): void {
       try {
         const [me, sessions] = await Promise.all([api.GET("/auth/me"), api.GET("/auth/sessions")]);
         if (!me.data || !sessions.data) return failed(me.data ? sessions : me);
-        show(content, profileView(me.data), sessionsView(sessions.data.sessions, endSession));
+        const profile = profileView(me.data);
+        const list = sessionsView(sessions.data.sessions, endSession);
+        if (me.data.email_verified) show(content, profile, list);
+        else show(content, verifyBanner(me.data.email, resendVerification), profile, list);
         renews.textContent = session.renewsAt ? `Access token renews at ${session.renewsAt.toLocaleTimeString()}` : "";
       } catch {
         status.textContent = describeNetworkFailure();
@@ -66,6 +183,22 @@ export function startApp(root: HTMLElement): void {
       void api
         .DELETE("/auth/sessions/{session_id}", { params: { path: { session_id: sessionId } } })
         .then((answer) => (answer.error ? failed(answer) : load()), () => (status.textContent = describeNetworkFailure()));
+    };
+
+    /** The server's 202 message ("on its way", or "verified already"), or the problem. */
+    const resendVerification = async (): Promise<string | null> => {
+      try {
+        const answer = await api.POST("/auth/verify-email/resend");
+        const code = answer.response.status;
+        if (answer.data) return answer.data.message;
+        if (code === 401) {
+          failed(answer);
+          return null;
+        }
+        return answer.error ? describeError(answer.error) : `Unexpected ${code}.`;
+      } catch {
+        return describeNetworkFailure();
+      }
     };
 
     /** A 401 after the renewal means the session was ended elsewhere: back to the forms. */
@@ -112,6 +245,37 @@ export function startApp(root: HTMLElement): void {
     show(root, h("p", { class: "notice", "data-testid": "notice" }, problem, " ", again));
   }
 
-  if (session.canResume) resume();
-  else showSignedOut();
+  // Back and forward; and a link opened in a tab already on its page, which changes only the
+  // fragment (no page load): popstate, then hashchange, whose fragment the first has taken.
+  const navigated = (event: Event): void => {
+    if (tokenFromFragment(location.hash) !== null) link = takeLinkToken();
+    else if (event.type === "hashchange") return;
+    route();
+  };
+  addEventListener("popstate", navigated);
+  addEventListener("hashchange", navigated);
+  route();
+}
+
+/** Takes `#token=…` out of the address bar; answers it with the path it came with. */
+function takeLinkToken(): { path: string; token: string | null } {
+  const token = tokenFromFragment(location.hash);
+  if (token !== null) history.replaceState(null, "", location.pathname + location.search);
+  return { path: location.pathname, token };
+}
+
+function emailFromHistory(): string {
+  const state: unknown = history.state;
+  return typeof state === "object" && state !== null && "email" in state && typeof state.email === "string"
+    ? state.email
+    : "";
+}
+
+/** email_not_verified says to ask for a new link; without a session, "Forgot password?" is how. */
+function withAdvice(error: ErrorBody): ErrorBody {
+  if (!isErrorCode(error, "email_not_verified")) return error;
+  return {
+    ...error,
+    message: `${error.message} To get a new link, use “Forgot password?”: choosing a new password from its link confirms the address too.`,
+  };
 }

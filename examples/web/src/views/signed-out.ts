@@ -1,10 +1,14 @@
-// Log in and register: two forms. Each action answers an error message, or null on success.
+// Log in and register: two forms, and the way to a new password. Each action answers what to
+// show (see Outcome), or null on success.
 import type { LoginRequest, RegisterRequest } from "@patient-auth/client";
 import { formText, h } from "../dom";
+import { field, withSubmit, type Outcome } from "./forms";
 
 export interface SignedOutActions {
-  login(request: LoginRequest): Promise<string | null>;
-  register(request: RegisterRequest): Promise<string | null>;
+  login(request: LoginRequest): Promise<Outcome>;
+  register(request: RegisterRequest): Promise<Outcome>;
+  /** Opens the "Forgot password?" form, with the address typed so far (or ""). */
+  forgotPassword(email: string): void;
 }
 
 export function signedOutView(notice: string | null, actions: SignedOutActions): HTMLElement {
@@ -17,14 +21,20 @@ export function signedOutView(notice: string | null, actions: SignedOutActions):
 }
 
 function loginForm(actions: SignedOutActions): HTMLElement {
+  const forgot = h("a", { href: "/forgot-password", "data-testid": "forgot-password" }, "Forgot password?");
   const form = h(
     "form",
     { "data-testid": "login-form", novalidate: true },
     h("h2", {}, "Log in"),
     field("Email or username", "identifier", "text", "username"),
     field("Password", "password", "password", "current-password"),
-    h("button", { type: "submit" }, "Log in"),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Log in"), forgot),
   );
+  forgot.addEventListener("click", (event) => {
+    event.preventDefault();
+    const identifier = formText(form, "identifier").trim();
+    actions.forgotPassword(identifier.includes("@") ? identifier : "");
+  });
   return withSubmit(form, () => {
     const identifier = formText(form, "identifier").trim();
     const password = formText(form, "password");
@@ -39,7 +49,7 @@ function registerForm(actions: SignedOutActions): HTMLElement {
     h("h2", {}, "Create an account"),
     field("Full name", "name", "text", "name"),
     field("Email", "email", "email", "email"),
-    field("Username (optional)", "username", "text", "username"),
+    field("Username (optional)", "username", "text", "username", false),
     field("Password (at least 8 characters)", "password", "password", "new-password"),
     h("button", { type: "submit" }, "Create account"),
   );
@@ -52,25 +62,4 @@ function registerForm(actions: SignedOutActions): HTMLElement {
       ...(username ? { username } : {}),
     });
   });
-}
-
-function field(label: string, name: string, type: string, autocomplete: string): HTMLElement {
-  return h("label", {}, label, h("input", { name, type, autocomplete, required: name !== "username" }));
-}
-
-/** Runs `submit` instead of sending the form; shows its error under the button. */
-function withSubmit(form: HTMLFormElement, submit: () => Promise<string | null>): HTMLFormElement {
-  const error = h("p", { class: "error", role: "alert" });
-  form.append(error);
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const button = form.querySelector("button");
-    if (button) button.disabled = true;
-    error.textContent = "";
-    void submit().then((message) => {
-      if (button) button.disabled = false;
-      error.textContent = message ?? "";
-    });
-  });
-  return form;
 }
