@@ -17,6 +17,11 @@ export const env = {
   databaseUrl: required("PATIENT_AUTH_DATABASE_URL"),
   /** Where screenshots are kept. */
   artifactsDir: required("ARTIFACTS_DIR"),
+  /**
+   * Where the SMTP server patient-auth sends to writes each message (a .eml file); null when
+   * run.sh found no aiosmtpd (then the mail specs are skipped; with CI=true it fails instead).
+   */
+  mailDir: process.env.MAIL_DIR || null,
   /** The access token lifetime the server was started with. */
   accessTokenSeconds: 60,
 };
