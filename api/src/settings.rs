@@ -71,6 +71,7 @@ struct RawSettings {
     log_format: LogFormat,
     shutdown_timeout_seconds: u64,
     smtp_url: String,
+    smtp_ca_file: String,
     smtp_timeout_seconds: u64,
     mail_from: String,
     public_app_url: String,
@@ -401,7 +402,23 @@ fn check_mail(raw: &RawSettings) -> Result<MailSettings, SettingsError> {
         }
         MailTransport::Folder(folder.into())
     } else {
-        MailTransport::smtp(&smtp_url, timeout).map_err(|e| invalid("smtp_url", e.to_string()))?
+        let ca_file = raw.smtp_ca_file.trim();
+        let extra_roots =
+            if ca_file.is_empty() {
+                None
+            } else {
+                Some(std::fs::read(ca_file).map_err(|e| {
+                    invalid("smtp_ca_file", format!("cannot read `{ca_file}`: {e}"))
+                })?)
+            };
+        MailTransport::smtp(&smtp_url, timeout, extra_roots.as_deref()).map_err(|e| {
+            let key = if e.to_string().contains("SMTP_CA_FILE") {
+                "smtp_ca_file"
+            } else {
+                "smtp_url"
+            };
+            invalid(key, e.to_string())
+        })?
     };
     let retry_base = in_range(
         "mail_retry_base_seconds",

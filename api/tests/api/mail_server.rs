@@ -19,6 +19,106 @@ pub struct SmtpSink {
     folder: tempfile::TempDir,
     python: PathBuf,
     child: Option<Child>,
+    tls: Option<Tls>,
+}
+
+/// How a TLS sink protects its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// STARTTLS, required before mail is accepted.
+    StartTls,
+    /// TLS from the first byte.
+    Implicit,
+}
+
+/// A TLS sink's mode and its certificates: a CA of the test's own and a leaf for `localhost`.
+struct Tls {
+    mode: TlsMode,
+    files: tempfile::TempDir,
+}
+
+impl Tls {
+    /// A CA and a `localhost`/`127.0.0.1` certificate it signed, made with the openssl CLI.
+    fn new(mode: TlsMode) -> Self {
+        let files = tempfile::tempdir().expect("certificate folder");
+        let dir = files.path();
+        std::fs::write(
+            dir.join("leaf.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )
+        .expect("extensions");
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        for args in [
+            [
+                &["req", "-x509"][..],
+                &ec[..],
+                &[
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.pem",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=patient-auth test CA",
+                    "-addext",
+                    "basicConstraints=critical,CA:TRUE",
+                    "-addext",
+                    "keyUsage=critical,keyCertSign",
+                ][..],
+            ]
+            .concat(),
+            [
+                &["req"][..],
+                &ec[..],
+                &[
+                    "-keyout",
+                    "leaf.key",
+                    "-out",
+                    "leaf.csr",
+                    "-subj",
+                    "/CN=localhost",
+                ][..],
+            ]
+            .concat(),
+            vec![
+                "x509",
+                "-req",
+                "-in",
+                "leaf.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "leaf.pem",
+                "-days",
+                "2",
+                "-extfile",
+                "leaf.ext",
+            ],
+        ] {
+            let output = std::process::Command::new("openssl")
+                .args(&args)
+                .current_dir(dir)
+                .output()
+                .expect("openssl runs");
+            assert!(
+                output.status.success(),
+                "openssl {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Self { mode, files }
+    }
 }
 
 /// The Python with aiosmtpd, made once per test process; `Err` says why there is none.
@@ -93,14 +193,37 @@ impl SmtpSink {
             folder: tempfile::tempdir().expect("mail folder"),
             python,
             child: None,
+            tls: None,
         };
         sink.resume().await;
         Some(sink)
     }
 
-    /// `SMTP_URL` for the service: this server, in clear (it is on loopback).
+    /// A server that speaks TLS (`mode`) with a certificate for `localhost` from a CA of its own
+    /// ([`Self::ca_file`]); `None` as for [`Self::start`].
+    pub async fn start_tls(mode: TlsMode) -> Option<Self> {
+        let mut sink = Self::start().await?;
+        sink.stop().await;
+        sink.tls = Some(Tls::new(mode));
+        sink.resume().await;
+        Some(sink)
+    }
+
+    /// `SMTP_URL` for the service: in clear (`?tls=off`, it is on loopback) for a plain server;
+    /// `smtp://localhost` (STARTTLS required) or `smtps://localhost` for a TLS one.
     pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}?tls=off", self.port)
+        match self.tls.as_ref().map(|tls| tls.mode) {
+            None => format!("smtp://127.0.0.1:{}?tls=off", self.port),
+            Some(TlsMode::StartTls) => format!("smtp://localhost:{}", self.port),
+            Some(TlsMode::Implicit) => format!("smtps://localhost:{}", self.port),
+        }
+    }
+
+    /// The CA a TLS server's certificate chains to (for `SMTP_CA_FILE`).
+    pub fn ca_file(&self) -> Option<String> {
+        self.tls
+            .as_ref()
+            .map(|tls| tls.files.path().join("ca.pem").display().to_string())
     }
 
     /// Stops the server: connections are refused until [`Self::resume`].
@@ -113,12 +236,25 @@ impl SmtpSink {
     /// Starts the server again on the same port and folder.
     pub async fn resume(&mut self) {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
-        let mut child = Command::new(&self.python)
+        let mut command = Command::new(&self.python);
+        command
             .arg(script)
             .arg("--port")
             .arg(self.port.to_string())
             .arg("--folder")
-            .arg(self.folder.path())
+            .arg(self.folder.path());
+        if let Some(tls) = &self.tls {
+            let mode = match tls.mode {
+                TlsMode::StartTls => "starttls",
+                TlsMode::Implicit => "implicit",
+            };
+            command
+                .args(["--tls", mode, "--cert"])
+                .arg(tls.files.path().join("leaf.pem"))
+                .arg("--key")
+                .arg(tls.files.path().join("leaf.key"));
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -11,7 +11,7 @@ use service::SystemClock;
 use crate::helpers::{
     spawn_app_with, start_server, Backend, Reply, TestApp, TestDatabase, PASSWORD,
 };
-use crate::mail_server::{has_subject, header, is_to, link_token, SmtpSink};
+use crate::mail_server::{has_subject, header, is_to, link_token, SmtpSink, TlsMode};
 
 const RESET_SUBJECT: &str = "Reset your password";
 const VERIFY_SUBJECT: &str = "Confirm your email address";
@@ -739,6 +739,93 @@ async fn an_address_no_message_can_go_to_fails_no_action() {
         1,
         "only the registration's message, queued while the address was fine"
     );
+}
+
+/// A reset mailed through a TLS server (`mode`) whose CA is trusted through `SMTP_CA_FILE`.
+async fn mail_goes_over_verified_tls(mode: TlsMode) {
+    let Some(sink) = SmtpSink::start_tls(mode).await else {
+        return;
+    };
+    let url = sink.url();
+    let ca = sink.ca_file().expect("a CA");
+    let Some(database) = TestDatabase::create(Backend::Sqlite).await else {
+        return;
+    };
+    let app = spawn_app_with(
+        database,
+        &[("SMTP_URL", url.as_str()), ("SMTP_CA_FILE", ca.as_str())],
+    )
+    .await;
+    let email = "tls@example.com";
+    app.registered(email).await;
+    assert_eq!(request_reset(&app, email).await.status, 202);
+    let token = reset_token(&sink, email, 1).await;
+    assert_eq!(token.len(), 43);
+
+    assert!(
+        sink.messages().iter().all(|m| is_to(m, email)),
+        "every message went to the patient"
+    );
+}
+
+#[tokio::test]
+async fn mail_goes_over_starttls_with_the_configured_ca() {
+    mail_goes_over_verified_tls(TlsMode::StartTls).await;
+}
+
+#[tokio::test]
+async fn mail_goes_over_implicit_tls_with_the_configured_ca() {
+    mail_goes_over_verified_tls(TlsMode::Implicit).await;
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_or_a_server_without_tls_gets_no_message() {
+    for untrusted in [true, false] {
+        let sink = if untrusted {
+            SmtpSink::start_tls(TlsMode::StartTls).await
+        } else {
+            SmtpSink::start().await
+        };
+        let Some(sink) = sink else {
+            return;
+        };
+        // smtp:// means STARTTLS, required: a plain server, or one whose certificate chains to
+        // no trusted root, must get nothing, not the link in clear.
+        let port = sink
+            .url()
+            .rsplit(':')
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches("?tls=off")
+            .to_owned();
+        let url = format!("smtp://localhost:{port}");
+        let Some(database) = TestDatabase::create(Backend::Sqlite).await else {
+            return;
+        };
+        let app = spawn_app_with(database, &[("SMTP_URL", url.as_str())]).await;
+        app.registered("careful@example.com").await;
+        assert_eq!(request_reset(&app, "careful@example.com").await.status, 202);
+        let mut failed = 0;
+        for _ in 0..50 {
+            failed = app
+                .sql_count("SELECT COUNT(*) FROM mail_outbox WHERE attempts > 0 AND last_error IS NOT NULL")
+                .await;
+            if failed >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(failed, 2, "both messages failed (untrusted: {untrusted})");
+        assert!(
+            sink.messages().is_empty(),
+            "nothing reached the server in clear"
+        );
+        let error = app
+            .sql_text("SELECT last_error FROM mail_outbox WHERE kind = 'password_reset'")
+            .await;
+        assert!(!error.is_empty());
+        println!("refused (untrusted certificate: {untrusted}): {error}");
+    }
 }
 
 #[tokio::test]

@@ -421,6 +421,7 @@ async fn recovery_scenarios(
         MailTransport::smtp(
             "smtp://127.0.0.1:9?tls=off",
             std::time::Duration::from_secs(1),
+            None,
         )
         .expect("transport"),
         "no-reply@example.com".parse().expect("address"),

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """A real SMTP server for the test suites (aiosmtpd): every message it accepts is written to a
 folder, one .eml file each, complete before it appears. Prints READY once it listens; stops on
-SIGTERM or when its standard input closes.
+SIGTERM or when its standard input closes. With --tls, it speaks STARTTLS (and requires it before
+mail is accepted) or TLS from the first byte, with the given certificate.
 
-    smtp_sink.py --port 2525 --folder /tmp/mail
+    smtp_sink.py --port 2525 --folder /tmp/mail [--tls starttls|implicit --cert C --key K]
 """
 import argparse
 import asyncio
 import pathlib
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -35,10 +37,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--folder", type=pathlib.Path, required=True)
+    parser.add_argument("--tls", choices=["starttls", "implicit"])
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
     args = parser.parse_args()
     args.folder.mkdir(parents=True, exist_ok=True)
 
-    controller = Controller(Sink(args.folder), hostname="127.0.0.1", port=args.port)
+    options = {}
+    if args.tls:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.cert, args.key)
+        if args.tls == "starttls":
+            options = {"tls_context": context, "require_starttls": True}
+        else:
+            options = {"ssl_context": context}
+    controller = Controller(Sink(args.folder), hostname="127.0.0.1", port=args.port, **options)
     controller.start()
     print("READY", flush=True)
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use super::MailError;
@@ -55,7 +55,12 @@ pub enum SmtpSecurity {
 impl MailTransport {
     /// The transport `SMTP_URL` names: `smtp://user:pass@host:587` (STARTTLS),
     /// `smtps://user:pass@host:465` (implicit TLS), `smtp://host:25?tls=off` (a local relay).
-    pub fn smtp(url: &str, timeout: Duration) -> Result<Self, MailError> {
+    /// TLS trusts the system's roots, and `extra_roots` (PEM, `SMTP_CA_FILE`) beside them.
+    pub fn smtp(
+        url: &str,
+        timeout: Duration,
+        extra_roots: Option<&[u8]>,
+    ) -> Result<Self, MailError> {
         let invalid = |why: &str| MailError::SmtpUrl(why.to_owned());
         let parsed = url::Url::parse(url).map_err(|_| invalid("is not a URL"))?;
         let host = parsed
@@ -104,8 +109,17 @@ impl MailTransport {
             ));
         }
 
+        let extra_roots = extra_roots
+            .map(Certificate::from_pem)
+            .transpose()
+            .map_err(|_| MailError::SmtpUrl("SMTP_CA_FILE holds no PEM certificate".to_owned()))?;
         let tls_parameters = || {
-            TlsParameters::new(host.clone())
+            let mut parameters = TlsParameters::builder(host.clone());
+            if let Some(roots) = extra_roots.clone() {
+                parameters = parameters.add_root_certificate(roots);
+            }
+            parameters
+                .build()
                 .map_err(|e| MailError::SmtpUrl(format!("TLS set-up failed: {e}")))
         };
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.clone())
@@ -254,7 +268,7 @@ mod tests {
     use super::*;
 
     fn describe(url: &str) -> Result<String, String> {
-        MailTransport::smtp(url, Duration::from_secs(5))
+        MailTransport::smtp(url, Duration::from_secs(5), None)
             .map(|t| t.describe())
             .map_err(|e| e.to_string())
     }
