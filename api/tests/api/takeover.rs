@@ -110,6 +110,11 @@ async fn flask_patients_log_in_and_see_their_profiles_after_the_take_over(backen
         assert_eq!(me.body["patient_id"], json!(patient.patient_id));
         assert_eq!(me.body["email"], json!(patient.email.trim().to_lowercase()));
         assert_eq!(me.body["username"], json!(patient.username));
+        assert_eq!(
+            me.body["email_verified"],
+            json!(false),
+            "a Flask account starts unverified"
+        );
         assert_eq!(me.body["doctor"]["doctor_id"].as_i64(), patient.doctor_id);
         assert_eq!(
             me.body["caregiver"]["caregiver_id"].as_i64(),
