@@ -296,7 +296,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::EmailNotVerified => Self::new(
                 S::FORBIDDEN,
                 ErrorCode::EmailNotVerified,
-                "Confirm your email address first: follow the link we mailed you, or ask for a new one.",
+                "Confirm your email address first: follow the link we mailed you. Lost it? A password reset ('Forgot password?') mails a link that confirms the address too.",
             ),
             ServiceError::PatientNotFound => Self::not_found(),
             ServiceError::SessionNotFound => Self::new(

@@ -298,7 +298,7 @@ error_responses! {
         [];
     /// `403 email_not_verified` of a login.
     EmailNotVerified => "The password is right, but the address is not verified and `REQUIRE_VERIFIED_EMAIL` is on (never answered for a wrong password).",
-        [("email_not_verified", "Confirm your email address first: follow the link we mailed you, or ask for a new one.")],
+        [("email_not_verified", "Confirm your email address first: follow the link we mailed you. Lost it? A password reset ('Forgot password?') mails a link that confirms the address too.")],
         [];
     /// `401` for a bearer token that is missing or not accepted.
     BearerRejected => "No bearer token, or one that is malformed, forged, expired or of an ended session.",

@@ -738,7 +738,7 @@ export interface components {
                 /**
                  * @example {
                  *       "error": "email_not_verified",
-                 *       "message": "Confirm your email address first: follow the link we mailed you, or ask for a new one."
+                 *       "message": "Confirm your email address first: follow the link we mailed you. Lost it? A password reset ('Forgot password?') mails a link that confirms the address too."
                  *     }
                  */
                 "application/json": components["schemas"]["ErrorBody"];
@@ -1295,7 +1295,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": "email_not_verified",
-                     *       "message": "Confirm your email address first: follow the link we mailed you, or ask for a new one."
+                     *       "message": "Confirm your email address first: follow the link we mailed you. Lost it? A password reset ('Forgot password?') mails a link that confirms the address too."
                      *     }
                      */
                     "application/json": components["schemas"]["ErrorBody"];

@@ -138,7 +138,8 @@ test("a login refused with 403 email_not_verified says how to get a new link", a
       headers: { "Access-Control-Allow-Origin": env.appUrl },
       body: JSON.stringify({
         error: "email_not_verified",
-        message: "Confirm your email address first: follow the link we mailed you, or ask for a new one.",
+        message:
+          "Confirm your email address first: follow the link we mailed you. Lost it? A password reset ('Forgot password?') mails a link that confirms the address too.",
       }),
     }),
   );
