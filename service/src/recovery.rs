@@ -146,14 +146,19 @@ impl AuthService {
         if !account_tokens::consume(&txn, &held.token_hash).await? {
             return Err(ServiceError::InvalidResetToken);
         }
-        // Following the link proved the patient reads this mailbox.
-        Patient::update_many()
+        // Following the link proved the patient reads this mailbox, if it is still theirs (an
+        // operator may have changed it since the token was checked).
+        let updated = Patient::update_many()
             .col_expr(patient::Column::PasswordHash, Expr::value(new_hash))
             .col_expr(patient::Column::EmailVerified, Expr::value(true))
             .col_expr(patient::Column::UpdatedAt, Expr::value(now))
             .filter(patient::Column::PatientId.eq(patient.patient_id))
+            .filter(patient::Column::Email.eq(held.email.as_str()))
             .exec(&txn)
             .await?;
+        if updated.rows_affected != 1 {
+            return Err(ServiceError::InvalidResetToken);
+        }
         sessions::end_all(
             &txn,
             patient.patient_id,

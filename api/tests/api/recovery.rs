@@ -466,6 +466,48 @@ async fn changing_the_password_mails_a_notice(backend: Backend) {
     assert_eq!(notices, 1);
 }
 
+async fn two_confirmations_of_one_link_at_once_set_one_password(backend: Backend) {
+    let Some((app, sink)) = app_with_mail(backend, &[]).await else {
+        return;
+    };
+    let email = "racer@example.com";
+    app.registered(email).await;
+    assert_eq!(request_reset(&app, email).await.status, 202);
+    let token = reset_token(&sink, email, 1).await;
+    let (first, second) = tokio::join!(
+        confirm_reset(&app, &token, "first-racing-passphrase"),
+        confirm_reset(&app, &token, "second-racing-passphrase"),
+    );
+    let mut outcomes = vec![
+        (first.status, first.error().to_owned()),
+        (second.status, second.error().to_owned()),
+    ];
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        vec![
+            (200, String::new()),
+            (400, "invalid_reset_token".to_owned())
+        ],
+        "{} / {}",
+        first.text,
+        second.text
+    );
+    let winner = if first.status == 200 {
+        "first-racing-passphrase"
+    } else {
+        "second-racing-passphrase"
+    };
+    assert_eq!(app.login(email, winner).await.status, 200);
+    let sessions = app
+        .sql_count("SELECT COUNT(*) FROM auth_sessions WHERE revoked_at IS NULL")
+        .await;
+    assert_eq!(
+        sessions, 2,
+        "the registration's ended; the reset's and the login's are open"
+    );
+}
+
 macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -497,6 +539,7 @@ on_every_backend!(
     mail_waits_out_an_outage_and_two_instances_send_each_message_once,
     messages_are_written_in_the_language_the_client_reads,
     changing_the_password_mails_a_notice,
+    two_confirmations_of_one_link_at_once_set_one_password,
 );
 
 /// The median of `samples`.
