@@ -508,6 +508,88 @@ async fn two_confirmations_of_one_link_at_once_set_one_password(backend: Backend
     );
 }
 
+async fn expired_messages_are_given_up_and_old_links_and_records_purged(backend: Backend) {
+    let Some(database) = TestDatabase::create(backend).await else {
+        return;
+    };
+    // The service alone, with no server and so no other delivery worker, and a mail server that
+    // never comes back (nothing listens on port 9).
+    let db = database.connect().await;
+    migration::up(&db, None).await.expect("schema");
+    let clock = Arc::new(service::ManualClock::new(chrono::Utc::now()));
+    let auth = service::AuthService::new(
+        crate::helpers::test_settings(&database.url, &[]).auth,
+        clock.clone(),
+    )
+    .expect("service");
+    let client = service::ClientInfo::default();
+    let email = "never-mailed@example.com";
+    auth.register(
+        &db,
+        service::RegistrationForm {
+            name: Some("Never Mailed".into()),
+            email: Some(email.into()),
+            password: Some(secrecy::SecretString::from(PASSWORD.to_owned())),
+            username: None,
+        },
+        &client,
+    )
+    .await
+    .expect("registered");
+    assert!(auth
+        .send_password_reset(&db, email, &client)
+        .await
+        .expect("queued"));
+    let delivery = service::mail::MailDelivery::new(
+        db.clone(),
+        service::mail::MailTransport::smtp(
+            "smtp://127.0.0.1:9?tls=off",
+            Duration::from_secs(1),
+            None,
+        )
+        .expect("transport"),
+        "no-reply@example.com".parse().expect("address"),
+        clock.clone(),
+        service::mail::DeliverySettings::default(),
+    );
+    let report = delivery.deliver_due().await.expect("a pass");
+    assert_eq!(report.retried, 2, "{report:?}");
+    // Past the reset link's 30 minutes: that message is given up, its text emptied; the
+    // verification mail (48 hours) is still worth trying.
+    clock.advance(chrono::Duration::minutes(31));
+    let report = delivery.deliver_due().await.expect("a pass");
+    assert_eq!((report.given_up, report.retried), (1, 1), "{report:?}");
+    let given_up = crate::helpers::query_i64(
+        &db,
+        "SELECT COUNT(*) FROM mail_outbox WHERE kind = 'password_reset' AND failed_at IS NOT NULL AND message IS NULL",
+    )
+    .await;
+    assert_eq!(given_up, 1);
+    let report = auth.purge_expired(&db).await.expect("purge");
+    assert_eq!(report.account_tokens, 1, "the expired reset link");
+    assert_eq!(report.mail_records, 0, "records are kept 30 days");
+    clock.advance(chrono::Duration::days(31));
+    let report = auth.purge_expired(&db).await.expect("purge");
+    assert_eq!(report.account_tokens, 1, "the expired verification link");
+    assert_eq!(
+        report.mail_records, 1,
+        "the given-up reset's record, 30 days on (the verification mail has not ended)"
+    );
+    let report = delivery.deliver_due().await.expect("a pass");
+    assert_eq!(
+        report.given_up, 1,
+        "now the verification mail is past its use too"
+    );
+    clock.advance(chrono::Duration::days(31));
+    let report = auth.purge_expired(&db).await.expect("purge");
+    assert_eq!(
+        report.mail_records, 1,
+        "its record too, 30 days after it ended"
+    );
+    let left = crate::helpers::query_i64(&db, "SELECT COUNT(*) FROM mail_outbox").await;
+    assert_eq!(left, 0);
+}
+
 macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -540,6 +622,7 @@ on_every_backend!(
     messages_are_written_in_the_language_the_client_reads,
     changing_the_password_mails_a_notice,
     two_confirmations_of_one_link_at_once_set_one_password,
+    expired_messages_are_given_up_and_old_links_and_records_purged,
 );
 
 /// The median of `samples`.
