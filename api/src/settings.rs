@@ -445,8 +445,10 @@ fn check_mail(raw: &RawSettings) -> Result<MailSettings, SettingsError> {
             retry_base: Duration::from_secs(retry_base),
             retry_max: Duration::from_secs(retry_max),
             poll_interval: Duration::from_secs(poll),
-            // Longer than any one delivery can take (connect, TLS, send: each under the timeout).
-            lease: (timeout * 4).max(Duration::from_secs(60)),
+            // A whole SMTP session gets three timeouts; a claim outlasts it several times, so
+            // no other instance takes a message while it is being sent.
+            attempt_timeout: timeout * 3,
+            lease: (timeout * 12).max(Duration::from_secs(120)),
         },
         ready_checks_mail: raw.ready_checks_mail,
     })

@@ -955,6 +955,61 @@ async fn an_untrusted_certificate_or_a_server_without_tls_gets_no_message() {
 }
 
 #[tokio::test]
+async fn a_mail_server_that_never_answers_delays_no_request_and_no_other_message() {
+    // Accepts connections and never says a word: what a wedged relay looks like.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let held = tokio::spawn(async move {
+        let mut connections = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            connections.push(stream);
+        }
+    });
+    let url = format!("smtp://127.0.0.1:{port}?tls=off");
+    let Some(database) = TestDatabase::create(Backend::Sqlite).await else {
+        return;
+    };
+    let app = spawn_app_with(
+        database,
+        &[("SMTP_URL", url.as_str()), ("SMTP_TIMEOUT_SECONDS", "1")],
+    )
+    .await;
+    let started = Instant::now();
+    let (_, patient_id) = app
+        .registered("patient-of-a-wedged-relay@example.com")
+        .await;
+    for i in 0..2 {
+        let reply = request_reset(&app, "patient-of-a-wedged-relay@example.com").await;
+        assert_eq!(reply.status, 202, "attempt {i}: {}", reply.text);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "requests do not wait for the mail server ({:?})",
+        started.elapsed()
+    );
+    // Each attempt ends after three SMTP timeouts and is rescheduled, not stuck.
+    let mut failed = 0;
+    for _ in 0..300 {
+        failed = app
+            .sql_count(&format!(
+                "SELECT COUNT(*) FROM mail_outbox WHERE patient_id = {patient_id} AND attempts > 0 AND claimed_until IS NULL"
+            ))
+            .await;
+        if failed == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        failed, 2,
+        "the verification and the latest reset were tried and released"
+    );
+    held.abort();
+}
+
+#[tokio::test]
 async fn ready_asks_the_mail_server_only_when_told_to() {
     let Some(mut sink) = SmtpSink::start().await else {
         return;

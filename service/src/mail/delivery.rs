@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 
 use super::outbox;
 use super::transport::{Delivered, MailTransport};
+use super::MailError;
 use crate::clock::Clock;
 
 /// How the worker paces itself.
@@ -25,7 +26,10 @@ pub struct DeliverySettings {
     /// How often the outbox is looked at when nobody wakes the worker (other instances' mail,
     /// retries that fell due).
     pub poll_interval: Duration,
-    /// How long a claimed message stays with its worker; longer than any one delivery takes.
+    /// The longest one attempt may take, connection to goodbye (lettre's own timeout covers
+    /// only the connection: a server that accepts and then says nothing would hold the worker).
+    pub attempt_timeout: Duration,
+    /// How long a claimed message stays with its worker; longer than an attempt.
     pub lease: Duration,
 }
 
@@ -35,6 +39,7 @@ impl Default for DeliverySettings {
             retry_base: Duration::from_secs(5),
             retry_max: Duration::from_secs(600),
             poll_interval: Duration::from_secs(5),
+            attempt_timeout: Duration::from_secs(30),
             lease: Duration::from_secs(120),
         }
     }
@@ -174,11 +179,21 @@ where
             mail.mail_id,
             mail.kind
         );
-        match self
-            .transport
-            .deliver(&self.from, &mail.recipient, message, &file_stem)
-            .await
-        {
+        // Bounded inside the claim, so that no other instance can take the message while a
+        // slow server still holds this attempt, and a silent one cannot hold the worker.
+        let attempt = tokio::time::timeout(
+            self.settings.attempt_timeout,
+            self.transport
+                .deliver(&self.from, &mail.recipient, message, &file_stem),
+        );
+        let outcome = match attempt.await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(MailError::Delivery(format!(
+                "the mail server did not finish within {} s",
+                self.settings.attempt_timeout.as_secs()
+            ))),
+        };
+        match outcome {
             Ok(delivered) => {
                 outbox::mark_sent(&self.db, mail.mail_id, &self.worker_id, self.clock.now())
                     .await?;
