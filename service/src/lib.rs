@@ -14,6 +14,7 @@ mod error;
 pub mod limits;
 mod lookup;
 pub mod mail;
+pub mod mfa;
 pub mod password;
 pub mod profile;
 pub mod recovery;
