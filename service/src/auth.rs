@@ -22,7 +22,7 @@ use crate::password::{HashPriority, PasswordHasher, Verification};
 use crate::profile::{self, Profile, SessionStatus};
 use crate::recovery::RecoveryConfig;
 use crate::sessions::{self, EndReason, PurgeReport};
-use crate::tokens::{refresh_token_hash, TokenCodec};
+use crate::tokens::{refresh_token_hash, Amr, TokenCodec};
 use crate::validation::{check_new_password, NewPatient, RegistrationForm};
 
 /// Token and hashing settings.
@@ -146,6 +146,8 @@ pub struct AuthenticatedPatient {
     pub patient_id: i32,
     /// Session id (`sid`).
     pub session_id: String,
+    /// How the patient proved who they are for this session (the token's `amr`).
+    pub amr: Amr,
 }
 
 /// How long the record of a sent (or given-up) message is kept, its text already emptied.
@@ -265,8 +267,15 @@ impl AuthService {
 
         let txn = db.begin().await?;
         let patient = insert_patient(&txn, &new_patient, password_hash, now).await?;
-        let session =
-            sessions::open(&txn, patient.patient_id, client, now, self.refresh_lifetime).await?;
+        let session = sessions::open(
+            &txn,
+            patient.patient_id,
+            client,
+            now,
+            self.refresh_lifetime,
+            Amr::password(),
+        )
+        .await?;
         let entry = AuditEntry::new(
             AuditAction::Register,
             patient.patient_id,
@@ -367,8 +376,15 @@ impl AuthService {
                 patient.patient_id
             );
         }
-        let session =
-            sessions::open(&txn, patient.patient_id, client, now, self.refresh_lifetime).await?;
+        let session = sessions::open(
+            &txn,
+            patient.patient_id,
+            client,
+            now,
+            self.refresh_lifetime,
+            Amr::password(),
+        )
+        .await?;
         let entry = AuditEntry::new(
             AuditAction::LoginSucceeded,
             patient.patient_id,
@@ -390,10 +406,9 @@ impl AuthService {
         token: &str,
     ) -> Result<AuthenticatedPatient, ServiceError> {
         let _serving = self.passwords.serving();
-        let (patient_id, session_id) = self.token_subject(token)?;
-        let session = sessions::find(db, &session_id).await?;
-        self.admit(db, patient_id, session_id, session.map(Into::into))
-            .await
+        let subject = self.token_subject(token)?;
+        let session = sessions::find(db, &subject.1).await?;
+        self.admit(db, subject, session.map(Into::into)).await
     }
 
     /// The profile of the token's patient, with the session check and the profile read in one
@@ -407,13 +422,13 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<Profile, ServiceError> {
         let _serving = self.passwords.serving();
-        let (patient_id, session_id) = self.token_subject(token)?;
-        let (session, profile) =
-            match profile::load_with_session(db, patient_id, &session_id).await? {
-                Some((session, profile)) => (Some(session), Some(profile)),
-                None => (None, None),
-            };
-        let who = self.admit(db, patient_id, session_id, session).await?;
+        let subject = self.token_subject(token)?;
+        let (session, profile) = match profile::load_with_session(db, subject.0, &subject.1).await?
+        {
+            Some((session, profile)) => (Some(session), Some(profile)),
+            None => (None, None),
+        };
+        let who = self.admit(db, subject, session).await?;
         let profile = profile.ok_or(ServiceError::InvalidToken)?;
         self.record_profile_read(db, &who, client).await?;
         Ok(profile)
@@ -434,18 +449,21 @@ impl AuthService {
     }
 
     /// The patient id and session id of a valid, unexpired access token.
-    fn token_subject(&self, token: &str) -> Result<(i32, String), ServiceError> {
+    fn token_subject(&self, token: &str) -> Result<(i32, String, Amr), ServiceError> {
         let claims = self.tokens.decode(token, self.clock.now())?;
         let patient_id: i32 = claims.sub.parse().map_err(|_| ServiceError::InvalidToken)?;
-        Ok((patient_id, claims.sid))
+        Ok((
+            patient_id,
+            claims.sid,
+            Amr::from_column(Some(&claims.amr.join(" "))),
+        ))
     }
 
     /// Lets a token's request in if its session exists, belongs to the token's patient and is open.
     async fn admit<C: ConnectionTrait>(
         &self,
         db: &C,
-        patient_id: i32,
-        session_id: String,
+        (patient_id, session_id, amr): (i32, String, Amr),
         session: Option<SessionStatus>,
     ) -> Result<AuthenticatedPatient, ServiceError> {
         // A deleted patient's sessions are deleted with them (cascade), so "no session" covers it.
@@ -464,6 +482,7 @@ impl AuthService {
         Ok(AuthenticatedPatient {
             patient_id,
             session_id,
+            amr,
         })
     }
 
@@ -578,6 +597,7 @@ impl AuthService {
             .ok_or(ServiceError::InvalidToken)?;
         txn.commit().await?;
         let opened = sessions::OpenedSession {
+            amr: Amr::from_column(session.amr.as_deref()),
             session_id: session.session_id,
             refresh_token: next,
         };
@@ -683,6 +703,7 @@ impl AuthService {
         let opened = sessions::OpenedSession {
             session_id: who.session_id.clone(),
             refresh_token: next,
+            amr: who.amr.clone(),
         };
         self.grant(patient.patient_id, opened, profile, now)
     }
@@ -753,7 +774,9 @@ impl AuthService {
         profile: Profile,
         now: DateTime<Utc>,
     ) -> Result<TokenGrant, ServiceError> {
-        let signed = self.tokens.issue(patient_id, &session.session_id, now)?;
+        let signed = self
+            .tokens
+            .issue(patient_id, &session.session_id, &session.amr, now)?;
         Ok(TokenGrant {
             access_token: signed.token,
             expires_in: signed.expires_in,

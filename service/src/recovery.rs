@@ -19,6 +19,7 @@ use crate::lookup::patient_by_email;
 use crate::mail::Notice;
 use crate::profile;
 use crate::sessions::{self, EndReason};
+use crate::tokens::Amr;
 use crate::validation::check_new_password;
 
 /// Recovery and verification settings.
@@ -173,6 +174,7 @@ impl AuthService {
             client,
             now,
             self.refresh_lifetime(),
+            Amr::password(),
         )
         .await?;
         let entry = AuditEntry::new(
