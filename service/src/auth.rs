@@ -21,6 +21,7 @@ use crate::mail::{Language, MailIdentity, Mailer};
 use crate::password::{HashPriority, PasswordHasher, Verification};
 use crate::profile::{self, Profile, SessionStatus};
 use crate::recovery::RecoveryConfig;
+use crate::second_factor::{LoginOutcome, MfaConfig};
 use crate::sessions::{self, EndReason, PurgeReport};
 use crate::tokens::{refresh_token_hash, Amr, TokenCodec};
 use crate::validation::{check_new_password, NewPatient, RegistrationForm};
@@ -50,6 +51,8 @@ pub struct AuthConfig {
     pub recovery: RecoveryConfig,
     /// Who messages come from and where their links point.
     pub mail: MailIdentity,
+    /// The second factor.
+    pub mfa: MfaConfig,
 }
 
 /// Where a request came from: kept with a new session so a patient can recognise their devices,
@@ -184,6 +187,8 @@ pub struct AuthService {
     mailer: Mailer,
     /// Password reset and email verification.
     recovery: RecoveryConfig,
+    /// The second factor.
+    mfa: MfaConfig,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -213,7 +218,13 @@ impl AuthService {
             audit_queue: None,
             mailer: Mailer::new(config.mail),
             recovery: config.recovery,
+            mfa: config.mfa,
         })
+    }
+
+    /// Second-factor settings.
+    pub(crate) fn mfa(&self) -> &MfaConfig {
+        &self.mfa
     }
 
     /// The mailer (its wake handle drives this instance's delivery worker).
@@ -312,13 +323,14 @@ impl AuthService {
         insert_patient(db, &new_patient, password_hash, self.clock.now()).await
     }
 
-    /// Checks credentials and opens a session. Unknown accounts and wrong passwords fail alike.
+    /// Checks credentials and opens a session, or, with a second factor on, answers its
+    /// challenge. Unknown accounts and wrong passwords fail alike.
     pub async fn login<C>(
         &self,
         db: &C,
         credentials: Credentials,
         client: &ClientInfo,
-    ) -> Result<TokenGrant, ServiceError>
+    ) -> Result<LoginOutcome, ServiceError>
     where
         C: ConnectionTrait + TransactionTrait,
     {
@@ -376,6 +388,14 @@ impl AuthService {
                 patient.patient_id
             );
         }
+        // With a second factor on, the right password earns only the second step.
+        if let Some(challenge) = self
+            .second_factor_challenge(&txn, patient.patient_id, client, now)
+            .await?
+        {
+            txn.commit().await?;
+            return Ok(LoginOutcome::SecondFactorRequired(challenge));
+        }
         let session = sessions::open(
             &txn,
             patient.patient_id,
@@ -397,6 +417,7 @@ impl AuthService {
             .ok_or(ServiceError::InvalidCredentials)?;
         txn.commit().await?;
         self.grant(patient.patient_id, session, profile, now)
+            .map(LoginOutcome::Granted)
     }
 
     /// Checks an access token and its session: one indexed lookup by session id.
@@ -763,6 +784,7 @@ impl AuthService {
         let mut report = sessions::purge(db, now, self.keep_ended_sessions_for).await?;
         report.account_tokens = crate::account_tokens::purge(db, now).await?;
         report.mail_records = crate::mail::outbox::purge(db, now - MAIL_RECORDS_KEPT).await?;
+        report.mfa_challenges = self.purge_challenges(db, now).await?;
         Ok(report)
     }
 

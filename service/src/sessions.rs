@@ -42,6 +42,8 @@ pub(crate) enum EndReason {
     Ended,
     /// The password was reset with a mailed link; every session ends.
     PasswordReset,
+    /// A recovery code was used to sign in; every other session ends.
+    RecoveryCode,
 }
 
 impl EndReason {
@@ -53,6 +55,7 @@ impl EndReason {
             Self::RefreshReuse => "refresh_reuse",
             Self::Ended => "ended",
             Self::PasswordReset => "password_reset",
+            Self::RecoveryCode => "recovery_code",
         }
     }
 }
@@ -261,6 +264,8 @@ pub struct PurgeReport {
     pub account_tokens: u64,
     /// Records of sent or given-up messages deleted.
     pub mail_records: u64,
+    /// Second-step challenges of logins deleted (expired).
+    pub mfa_challenges: u64,
 }
 
 /// Deletes what can no longer matter: refresh tokens past their expiry, sessions past their
