@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorCode};
 use crate::rate_limit::LimitedRoute;
-use crate::routes::{auth, docs, health, recovery};
+use crate::routes::{auth, docs, health, mfa, recovery};
 
 /// The API's document (`ApiDoc::openapi()`).
 #[derive(OpenApi)]
@@ -42,6 +42,12 @@ use crate::routes::{auth, docs, health, recovery};
         recovery::confirm_password_reset,
         recovery::verify_email,
         recovery::resend_verification,
+        mfa::status,
+        mfa::totp_setup,
+        mfa::totp_confirm,
+        mfa::totp_disable,
+        mfa::regenerate_recovery_codes,
+        mfa::verify,
         docs::openapi_json,
         docs::swagger_ui,
     ),
@@ -53,6 +59,8 @@ use crate::routes::{auth, docs, health, recovery};
             BearerRejected,
             InvalidCredentials,
             EmailNotVerified,
+            MfaConflict,
+            MfaRejected,
             RefreshRejected,
             CredentialsOrBearerRejected,
             NotFound,
@@ -74,6 +82,9 @@ use crate::routes::{auth, docs, health, recovery};
             mailed to the patient (`PUBLIC_APP_URL/reset-password#token=…`, \
             `PUBLIC_APP_URL/verify-email#token=…`: the token is in the fragment, so it reaches no \
             server log)."),
+        (name = "mfa", description = "The second factor: authenticator-app codes (RFC 6238) and \
+            recovery codes. With a factor on, a login's right password answers `mfa_required` \
+            and an `mfa_token` (5 minutes, once) for `POST /auth/mfa/verify`."),
         (name = "health", description = "Liveness and readiness probes."),
         (name = "docs", description = "This document and its interactive viewer."),
     ),
@@ -296,6 +307,20 @@ error_responses! {
             ("invalid_reset_token", "This link is not valid: it was used, replaced by a newer one, or has expired. Ask for a new one."),
         ],
         [];
+    /// `409` of a change to the second factor.
+    MfaConflict => "Codes are on already (setup), or no authenticator app is set up (confirm, disable, new recovery codes).",
+        [
+            ("mfa_already_enabled", "Authenticator-app codes are on already; turn them off first to set up another app."),
+            ("mfa_not_set_up", "No authenticator app is set up for this account."),
+        ],
+        [];
+    /// `401` of a login's second step.
+    MfaRejected => "The code or recovery code is wrong or used (`invalid_credentials`), or the `mfa_token` is unknown, used or expired (`invalid_token`).",
+        [
+            ("invalid_credentials", "The email, username or password is incorrect."),
+            ("invalid_token", "The token is not valid."),
+        ],
+        [WWW_AUTHENTICATE];
     /// `403 email_not_verified` of a login.
     EmailNotVerified => "The password is right, but the address is not verified and `REQUIRE_VERIFIED_EMAIL` is on (never answered for a wrong password).",
         [("email_not_verified", "Confirm your email address first: follow the link we mailed you. Lost it? A password reset ('Forgot password?') mails a link that confirms the address too.")],

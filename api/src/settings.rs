@@ -7,8 +7,9 @@ use database::{settings_sources, DatabaseUrl, PoolSettings, SettingsSources};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use service::mail::{DeliverySettings, MailIdentity, MailTransport};
+use service::mfa::SecretBox;
 use service::password::HashPriority;
-use service::{AuthConfig, RecoveryConfig};
+use service::{AuthConfig, MfaConfig, RecoveryConfig};
 
 use crate::client_ip::TrustedProxies;
 use crate::rate_limit::{RateLimitSettings, RedisSettings};
@@ -86,6 +87,10 @@ struct RawSettings {
     password_reset_limit: u64,
     password_reset_window_seconds: u64,
     password_reset_request_ms: u64,
+    mfa_encryption_key: Option<SecretString>,
+    mfa_issuer: String,
+    mfa_failure_limit: u64,
+    mfa_failure_window_seconds: u64,
 }
 
 /// Where mail goes and how it is written.
@@ -190,6 +195,7 @@ impl Settings {
             &mut warnings,
         )?;
         let mail = check_mail(&raw)?;
+        let mfa = check_mfa(&raw, &jwt_secret, &mut warnings)?;
         let exp_minutes = in_range("jwt_exp_minutes", raw.jwt_exp_minutes, 1, 1440)?;
         let leeway = in_range("jwt_leeway_seconds", raw.jwt_leeway_seconds, 0, 300)?;
         let reuse_grace = in_range(
@@ -271,6 +277,13 @@ impl Settings {
                 1,
                 86_400,
             )?),
+            mfa_failures: in_range("mfa_failure_limit", raw.mfa_failure_limit, 0, 1_000)?,
+            mfa_failure_window: Duration::from_secs(in_range(
+                "mfa_failure_window_seconds",
+                raw.mfa_failure_window_seconds,
+                1,
+                86_400,
+            )?),
         };
         let trusted_proxies = TrustedProxies::parse(&raw.trusted_proxies)
             .map_err(|reason| invalid("trusted_proxies", reason))?;
@@ -325,6 +338,7 @@ impl Settings {
                 hash_priority: raw.password_hash_priority,
                 recovery,
                 mail: mail.identity.clone(),
+                mfa,
             },
             max_body_bytes,
             http_workers: in_range("http_workers", raw.http_workers, 0, 256)?,
@@ -555,6 +569,48 @@ fn choose_jwt_secret(
         ));
     }
     Ok(secret)
+}
+
+/// `MFA_ENCRYPTION_KEY` (32 random bytes, base64 or hex), which seals TOTP secrets. Production
+/// refuses to start without a good one; development derives one from the JWT secret, with a
+/// warning (secrets set up under it cannot be read once either changes).
+fn check_mfa(
+    raw: &RawSettings,
+    jwt_secret: &SecretString,
+    warnings: &mut Vec<String>,
+) -> Result<MfaConfig, SettingsError> {
+    let given = raw
+        .mfa_encryption_key
+        .as_ref()
+        .filter(|key| !key.expose_secret().trim().is_empty());
+    let key = match given {
+        Some(key) => SecretBox::parse_key(key.expose_secret())
+            .map_err(|e| invalid("mfa_encryption_key", e.to_string()))?,
+        None if raw.app_env == AppEnv::Production => {
+            return Err(invalid(
+                "mfa_encryption_key",
+                "is required in production (32 random bytes, e.g. `openssl rand -base64 32`)",
+            ));
+        }
+        None => {
+            warnings.push("MFA_ENCRYPTION_KEY is not set: authenticator-app secrets are sealed with a key derived from the JWT secret; set MFA_ENCRYPTION_KEY (openssl rand -base64 32), or they cannot be read after either changes.".into());
+            use sha2::Digest;
+            let mut derive = sha2::Sha256::new();
+            derive.update(b"patient-auth development mfa key\0");
+            derive.update(jwt_secret.expose_secret().as_bytes());
+            derive.finalize().into()
+        }
+    };
+    let issuer = raw.mfa_issuer.trim();
+    if issuer.is_empty() || issuer.contains(':') {
+        return Err(invalid("mfa_issuer", "must be a name without `:`"));
+    }
+    Ok(MfaConfig {
+        secret_box: SecretBox::new(&key)
+            .map_err(|e| invalid("mfa_encryption_key", e.to_string()))?,
+        issuer: issuer.to_owned(),
+        challenge_lifetime: chrono::Duration::minutes(5),
+    })
 }
 
 fn random_secret() -> Result<SecretString, SettingsError> {
