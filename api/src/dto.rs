@@ -114,7 +114,7 @@ impl From<service::SecondFactorChallenge> for MfaRequiredResponse {
 #[serde(untagged)]
 pub enum LoginResponse {
     /// Signed in.
-    Tokens(TokenResponse),
+    Tokens(Box<TokenResponse>),
     /// A second factor is needed.
     SecondFactor(MfaRequiredResponse),
 }

@@ -417,7 +417,7 @@ impl AuthService {
             .ok_or(ServiceError::InvalidCredentials)?;
         txn.commit().await?;
         self.grant(patient.patient_id, session, profile, now)
-            .map(LoginOutcome::Granted)
+            .map(|grant| LoginOutcome::Granted(Box::new(grant)))
     }
 
     /// Checks an access token and its session: one indexed lookup by session id.

@@ -207,7 +207,7 @@ impl AuthService {
             patient.patient_id
         );
         self.grant(patient.patient_id, session, profile, now)
-            .map(LoginOutcome::Granted)
+            .map(|grant| LoginOutcome::Granted(Box::new(grant)))
     }
 
     /// `POST /auth/verify-email`: marks the address the token was mailed to as verified.

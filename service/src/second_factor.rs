@@ -48,7 +48,7 @@ pub struct TotpSetup {
 #[derive(Debug)]
 pub enum LoginOutcome {
     /// No second factor: signed in.
-    Granted(TokenGrant),
+    Granted(Box<TokenGrant>),
     /// A second factor is needed: `complete_login` with this challenge.
     SecondFactorRequired(SecondFactorChallenge),
 }

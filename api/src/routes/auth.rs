@@ -361,7 +361,7 @@ pub(crate) fn login_answer(req: &HttpRequest, outcome: LoginOutcome) -> HttpResp
     let body = match outcome {
         LoginOutcome::Granted(grant) => {
             note_patient(req, grant.profile.patient.patient_id.into());
-            LoginResponse::Tokens(TokenResponse::from(grant))
+            LoginResponse::Tokens(Box::new(TokenResponse::from(*grant)))
         }
         LoginOutcome::SecondFactorRequired(challenge) => {
             LoginResponse::SecondFactor(MfaRequiredResponse::from(challenge))

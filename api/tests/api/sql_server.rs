@@ -177,6 +177,14 @@ async fn recording_connection(url: &str) -> (DatabaseConnection, Arc<Mutex<Vec<S
     (connection, recorded)
 }
 
+/// The token grant of a login without a second factor.
+fn granted(outcome: service::LoginOutcome) -> service::TokenGrant {
+    match outcome {
+        service::LoginOutcome::Granted(grant) => *grant,
+        service::LoginOutcome::SecondFactorRequired(_) => panic!("no second factor here"),
+    }
+}
+
 fn secret(s: &str) -> SecretString {
     SecretString::from(s.to_owned())
 }
@@ -214,7 +222,7 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
         login: LoginId::Email("one@example.com".into()),
         password: secret("correct-horse-battery"),
     };
-    let second = auth.login(db, by_email, &client).await.expect("login");
+    let second = granted(auth.login(db, by_email, &client).await.expect("login"));
     let by_username = Credentials {
         login: LoginId::Username("one".into()),
         password: secret("correct-horse-battery"),
@@ -270,8 +278,8 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
         .await
         .expect("second session");
     auth.sessions(db, &other).await.expect("sessions");
-    let third = auth
-        .login(
+    let third = granted(
+        auth.login(
             db,
             Credentials {
                 login: LoginId::Email("one@example.com".into()),
@@ -280,7 +288,8 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
             &client,
         )
         .await
-        .expect("login");
+        .expect("login"),
+    );
     let third_who = auth
         .authenticate(db, third.access_token.expose_secret())
         .await
@@ -298,8 +307,8 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
     .await
     .expect("change password");
     auth.logout(db, &other, &client).await.expect("logout");
-    let fourth = auth
-        .login(
+    let fourth = granted(
+        auth.login(
             db,
             Credentials {
                 login: LoginId::Email("one@example.com".into()),
@@ -308,7 +317,8 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
             &client,
         )
         .await
-        .expect("login");
+        .expect("login"),
+    );
     let fourth_who = auth
         .authenticate(db, fourth.access_token.expose_secret())
         .await

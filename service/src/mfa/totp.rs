@@ -65,6 +65,15 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The code at `time` of a secret written in base32 as [`enrolment`] hands it out: what an
+/// authenticator app computes (the tests' stand-in for the phone).
+pub fn code_from_base32(secret: &str, time: i64) -> Option<String> {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .ok()?;
+    code_at(&bytes, time)
+}
+
 /// The code of `secret` at `time` (for tests and the stand-in authenticator).
 pub fn code_at(secret: &[u8], time: i64) -> Option<String> {
     let totp = generator(secret, "x", "x")?;
