@@ -195,7 +195,7 @@ impl Settings {
             &mut warnings,
         )?;
         let mail = check_mail(&raw)?;
-        let mfa = check_mfa(&raw, &jwt_secret, &mut warnings)?;
+        let mfa = check_mfa(&raw, &jwt_secret)?;
         let exp_minutes = in_range("jwt_exp_minutes", raw.jwt_exp_minutes, 1, 1440)?;
         let leeway = in_range("jwt_leeway_seconds", raw.jwt_leeway_seconds, 0, 300)?;
         let reuse_grace = in_range(
@@ -572,13 +572,9 @@ fn choose_jwt_secret(
 }
 
 /// `MFA_ENCRYPTION_KEY` (32 random bytes, base64 or hex), which seals TOTP secrets. Production
-/// refuses to start without a good one; development derives one from the JWT secret, with a
-/// warning (secrets set up under it cannot be read once either changes).
-fn check_mfa(
-    raw: &RawSettings,
-    jwt_secret: &SecretString,
-    warnings: &mut Vec<String>,
-) -> Result<MfaConfig, SettingsError> {
+/// refuses to start without a good one; development derives one from the JWT secret (secrets set
+/// up under it cannot be read once that changes).
+fn check_mfa(raw: &RawSettings, jwt_secret: &SecretString) -> Result<MfaConfig, SettingsError> {
     let given = raw
         .mfa_encryption_key
         .as_ref()
@@ -593,7 +589,8 @@ fn check_mfa(
             ));
         }
         None => {
-            warnings.push("MFA_ENCRYPTION_KEY is not set: authenticator-app secrets are sealed with a key derived from the JWT secret; set MFA_ENCRYPTION_KEY (openssl rand -base64 32), or they cannot be read after either changes.".into());
+            // Development only: secrets sealed under it are lost with the JWT secret (a
+            // random one dies with the process, as its warning says).
             use sha2::Digest;
             let mut derive = sha2::Sha256::new();
             derive.update(b"patient-auth development mfa key\0");
@@ -740,6 +737,10 @@ mod tests {
             ("SMTP_URL", "smtp://mailer:pw@smtp.example.com"),
             ("MAIL_FROM", "Clinic <no-reply@clinic.example>"),
             ("PUBLIC_APP_URL", "https://app.clinic.example"),
+            (
+                "MFA_ENCRYPTION_KEY",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            ),
         ];
         vars.extend_from_slice(extra);
         vars
@@ -747,7 +748,12 @@ mod tests {
 
     #[test]
     fn production_refuses_to_start_without_its_mail_settings_and_names_each() {
-        for key in ["SMTP_URL", "MAIL_FROM", "PUBLIC_APP_URL"] {
+        for key in [
+            "SMTP_URL",
+            "MAIL_FROM",
+            "PUBLIC_APP_URL",
+            "MFA_ENCRYPTION_KEY",
+        ] {
             let vars: Vec<_> = production_with(&[])
                 .into_iter()
                 .filter(|(k, _)| *k != key)
@@ -755,6 +761,11 @@ mod tests {
             let err = load(&vars).err().expect("refused");
             assert!(err.to_string().contains(key), "{key}: {err}");
         }
+        let err = load(&production_with(&[("MFA_ENCRYPTION_KEY", "too-short")]))
+            .err()
+            .expect("a weak key is refused");
+        assert!(err.to_string().contains("MFA_ENCRYPTION_KEY"), "{err}");
+        assert!(!err.to_string().contains("too-short"), "{err}");
         let err = load(&production_with(&[(
             "SMTP_URL",
             "smtp://u:hunter2@smtp.example.com:25?tls=off",
