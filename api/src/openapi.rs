@@ -542,6 +542,64 @@ const STRING_BOUNDS: &[StringBound] = &[
     ("MessageResponse", "message", limits::MESSAGE_MAX, None),
     ("StatusResponse", "status", 16, None),
     ("ErrorBody", "message", limits::MESSAGE_MAX, None),
+    (
+        "MfaVerifyRequest",
+        "mfa_token",
+        limits::ACCOUNT_TOKEN_INPUT_MAX,
+        Some(1),
+    ),
+    ("MfaVerifyRequest", "code", limits::MFA_CODE_INPUT_MAX, None),
+    (
+        "MfaVerifyRequest",
+        "recovery_code",
+        limits::RECOVERY_CODE_INPUT_MAX,
+        None,
+    ),
+    ("MfaChangeRequest", "password", limits::BODY_MAX, Some(1)),
+    ("MfaChangeRequest", "code", limits::MFA_CODE_INPUT_MAX, None),
+    (
+        "MfaChangeRequest",
+        "recovery_code",
+        limits::RECOVERY_CODE_INPUT_MAX,
+        None,
+    ),
+    (
+        "TotpConfirmRequest",
+        "code",
+        limits::MFA_CODE_INPUT_MAX,
+        Some(1),
+    ),
+    (
+        "MfaRequiredResponse",
+        "mfa_token",
+        limits::ACCOUNT_TOKEN_LEN,
+        Some(limits::ACCOUNT_TOKEN_LEN),
+    ),
+    (
+        "TotpSetupResponse",
+        "secret",
+        limits::TOTP_SECRET_LEN,
+        Some(limits::TOTP_SECRET_LEN),
+    ),
+    (
+        "TotpSetupResponse",
+        "otpauth_uri",
+        limits::OTPAUTH_URI_MAX,
+        None,
+    ),
+    ("TotpSetupResponse", "qr_svg", limits::QR_SVG_MAX, None),
+];
+
+/// Every array property of the document: most items, and longest item.
+const ARRAY_BOUNDS: &[(&str, &str, usize, usize)] = &[
+    ("MfaRequiredResponse", "methods", 3, 16),
+    (
+        "RecoveryCodesResponse",
+        "recovery_codes",
+        limits::RECOVERY_CODE_COUNT,
+        limits::RECOVERY_CODE_LEN,
+    ),
+    ("SessionResponse", "amr", 4, 8),
 ];
 
 /// Every id property: 32-bit keys from 1.
@@ -569,6 +627,22 @@ fn property<'a>(
     }
 }
 
+fn array_property<'a>(
+    openapi: &'a mut utoipa::openapi::OpenApi,
+    schema: &str,
+    name: &str,
+) -> Option<&'a mut utoipa::openapi::schema::Array> {
+    use utoipa::openapi::schema::Schema;
+    let components = openapi.components.as_mut()?;
+    let RefOr::T(Schema::Object(object)) = components.schemas.get_mut(schema)? else {
+        return None;
+    };
+    match object.properties.get_mut(name)? {
+        RefOr::T(Schema::Array(array)) => Some(array),
+        _ => None,
+    }
+}
+
 /// States the bounds above on the schemas, from the constants the validation checks.
 struct Bounds;
 
@@ -582,6 +656,20 @@ impl Modify for Bounds {
                     property.min_length = *min;
                 }
             }
+        }
+        for (schema, name, most, longest) in ARRAY_BOUNDS {
+            if let Some(array) = array_property(openapi, schema, name) {
+                array.max_items = Some(*most);
+                if let utoipa::openapi::schema::ArrayItems::RefOrSchema(item) = &mut array.items {
+                    if let RefOr::T(Schema::Object(item)) = item.as_mut() {
+                        item.max_length = Some(*longest);
+                    }
+                }
+            }
+        }
+        if let Some(left) = property(openapi, "MfaStatusResponse", "recovery_codes_left") {
+            left.minimum = Some(0.into());
+            left.maximum = Some(limits::RECOVERY_CODE_COUNT.into());
         }
         if let Some(username) = property(openapi, "RegisterRequest", "username") {
             username.pattern = Some(limits::USERNAME_PATTERN.to_owned());

@@ -50,11 +50,17 @@ pub enum LimitedRoute {
     MfaVerify,
     /// `POST /auth/mfa/totp/confirm`.
     TotpConfirm,
+    /// `POST /auth/mfa/totp/setup`.
+    TotpSetup,
+    /// `POST /auth/mfa/totp/disable`.
+    TotpDisable,
+    /// `POST /auth/mfa/recovery-codes`.
+    RecoveryCodes,
 }
 
 impl LimitedRoute {
     /// Every limited route.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 12] = [
         Self::Register,
         Self::Login,
         Self::Refresh,
@@ -64,6 +70,9 @@ impl LimitedRoute {
         Self::VerifyEmailResend,
         Self::MfaVerify,
         Self::TotpConfirm,
+        Self::TotpSetup,
+        Self::TotpDisable,
+        Self::RecoveryCodes,
     ];
 
     /// The limited route a request is for, if any (all of them are `POST`s).
@@ -86,6 +95,9 @@ impl LimitedRoute {
             Self::VerifyEmailResend => "/auth/verify-email/resend",
             Self::MfaVerify => "/auth/mfa/verify",
             Self::TotpConfirm => "/auth/mfa/totp/confirm",
+            Self::TotpSetup => "/auth/mfa/totp/setup",
+            Self::TotpDisable => "/auth/mfa/totp/disable",
+            Self::RecoveryCodes => "/auth/mfa/recovery-codes",
         }
     }
 
@@ -100,6 +112,9 @@ impl LimitedRoute {
             Self::VerifyEmailResend => "verify-email-resend",
             Self::MfaVerify => "mfa-verify",
             Self::TotpConfirm => "totp-confirm",
+            Self::TotpSetup => "totp-setup",
+            Self::TotpDisable => "totp-disable",
+            Self::RecoveryCodes => "recovery-codes",
         }
     }
 }
