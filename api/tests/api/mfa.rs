@@ -420,3 +420,45 @@ on_every_database!(
     a_recovery_code_works_once_and_ends_every_other_session,
     turning_codes_off_needs_the_password_and_a_fresh_code,
 );
+
+#[tokio::test]
+async fn an_operator_removes_every_factor_of_a_patient_who_lost_them_all() {
+    let Some(database) = TestDatabase::create(Backend::Sqlite).await else {
+        return;
+    };
+    let app = spawn_app_with(database, &[]).await;
+    with_totp(&app, "lost-everything@example.com").await;
+    let dir = tempfile::tempdir().expect("dir");
+    let output = crate::binary::command(
+        dir.path(),
+        &[
+            ("DATABASE_URL", app.database.url.as_str()),
+            ("JWT_SECRET", crate::helpers::JWT_SECRET),
+        ],
+    )
+    .args(["mfa-reset", "--email", "lost-everything@example.com"])
+    .output()
+    .await
+    .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("every second factor removed"), "{stdout}");
+    let login = app.login("lost-everything@example.com", PASSWORD).await;
+    assert!(login.body["token"].is_string(), "{}", login.text);
+    assert_eq!(
+        app.sql_count("SELECT COUNT(*) FROM audit_events WHERE event = 'mfa_reset'")
+            .await,
+        1
+    );
+    let unknown =
+        crate::binary::command(dir.path(), &[("DATABASE_URL", app.database.url.as_str())])
+            .args(["mfa-reset", "--email", "nobody@example.com"])
+            .output()
+            .await
+            .expect("runs");
+    assert!(!unknown.status.success());
+}
