@@ -462,3 +462,72 @@ async fn an_operator_removes_every_factor_of_a_patient_who_lost_them_all() {
             .expect("runs");
     assert!(!unknown.status.success());
 }
+
+#[tokio::test]
+async fn hostile_second_factor_input_is_a_clear_error_and_never_a_500() {
+    let Some(database) = TestDatabase::create(Backend::Sqlite).await else {
+        return;
+    };
+    let app = spawn_app_with(database, &[]).await;
+    let (token, _, _) = with_totp(&app, "hostile-mfa@example.com").await;
+    let mfa = mfa_token(&app, "hostile-mfa@example.com").await;
+    let huge = "9".repeat(10 * 1024);
+    for (body, status, code) in [
+        (json!({}), 422, "validation_failed"),
+        (json!({"mfa_token": mfa}), 422, "validation_failed"),
+        (
+            json!({"mfa_token": mfa, "code": "123456", "recovery_code": "abcde-fghjk"}),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({"mfa_token": mfa, "code": 123456}),
+            400,
+            "invalid_json",
+        ),
+        (
+            json!({"mfa_token": huge, "code": "123456"}),
+            401,
+            "invalid_token",
+        ),
+        (
+            json!({"mfa_token": "'; DROP TABLE mfa_totp; --", "code": "123456"}),
+            401,
+            "invalid_token",
+        ),
+        (
+            json!({"mfa_token": mfa, "code": huge}),
+            401,
+            "invalid_credentials",
+        ),
+        (
+            json!({"mfa_token": mfa, "recovery_code": "\u{0000}\u{202e}"}),
+            401,
+            "invalid_credentials",
+        ),
+    ] {
+        let reply = app.post_json("/auth/mfa/verify", &body).await;
+        assert_eq!(
+            (reply.status, reply.error()),
+            (status, code),
+            "{body}: {}",
+            reply.text
+        );
+    }
+    for (path, body, status) in [
+        ("/auth/mfa/totp/confirm", json!({"code": huge}), 409),
+        (
+            "/auth/mfa/totp/disable",
+            json!({"password": PASSWORD, "code": huge}),
+            401,
+        ),
+        (
+            "/auth/mfa/recovery-codes",
+            json!({"password": 7, "code": "123456"}),
+            400,
+        ),
+    ] {
+        let reply = post_auth(&app, path, &token, body.clone()).await;
+        assert_eq!(reply.status, status, "{path} {body}: {}", reply.text);
+    }
+}
