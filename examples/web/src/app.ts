@@ -1,5 +1,5 @@
 // What the page does: the signed-out forms and a login's second step, or the signed-in page
-// (profile, sessions, the planned renewal, log out); and the pages of account
+// (profile, two-step sign-in, sessions, the planned renewal, log out); and the pages of account
 // recovery, which mailed links open. Two clients: `publicApi` sends no token (register, log in,
 // the second step, refresh, the recovery calls); `api` adds the access token and renews it on
 // 401 token_expired.
@@ -7,7 +7,9 @@ import {
   createPatientAuthClient,
   isErrorCode,
   isMfaRequired,
+  mfaChangeBody,
   mfaVerifyBody,
+  secondFactor,
   tokenFromFragment,
   type ErrorBody,
   type LoginResponse,
@@ -27,6 +29,7 @@ import { forgotPasswordView, resetPasswordView, verifyEmailView, type Sent, type
 import { secondStepView } from "./views/second-step";
 import { sessionsView } from "./views/sessions";
 import { signedOutView } from "./views/signed-out";
+import { twoStepSection, type Answer as Answered, type TwoStepActions, type TwoStepSection } from "./views/two-step";
 import { verifyBanner } from "./views/verify-banner";
 
 type Answer = { data?: unknown; error?: ErrorBody };
@@ -219,6 +222,8 @@ export function startApp(root: HTMLElement): void {
     const reload = h("button", { type: "button", class: "secondary", "data-testid": "reload" }, "Reload");
     const logout = h("button", { type: "button", "data-testid": "logout" }, "Log out");
     const content = h("div", { "data-testid": "signed-in" });
+    // Made at the first load and kept: a reload must not take away a setup under way.
+    let twoStep: TwoStepSection | null = null;
     const toolbar = h("div", { class: "toolbar" }, renews, reload, logout);
     if (notice) show(root, toolbar, h("p", { class: "notice", role: "status", "data-testid": "signed-in-notice" }, notice), status, content);
     else show(root, toolbar, status, content);
@@ -227,12 +232,16 @@ export function startApp(root: HTMLElement): void {
     const load = async (): Promise<void> => {
       status.textContent = "";
       try {
-        const [me, sessions] = await Promise.all([api.GET("/auth/me"), api.GET("/auth/sessions")]);
-        if (!me.data || !sessions.data) return failed(me.data ? sessions : me);
+        const [me, sessions, mfa] = await Promise.all([api.GET("/auth/me"), api.GET("/auth/sessions"), api.GET("/auth/mfa")]);
+        if (!me.data) return failed(me);
+        if (!sessions.data) return failed(sessions);
+        if (!mfa.data) return failed(mfa);
         const profile = profileView(me.data);
         const list = sessionsView(sessions.data.sessions, endSession);
-        if (me.data.email_verified) show(content, profile, list);
-        else show(content, verifyBanner(me.data.email, resendVerification), profile, list);
+        if (twoStep) twoStep.update(mfa.data);
+        else twoStep = twoStepSection(mfa.data, twoStepActions);
+        if (me.data.email_verified) show(content, profile, twoStep.element, list);
+        else show(content, verifyBanner(me.data.email, resendVerification), profile, twoStep.element, list);
         renews.textContent = session.renewsAt ? `Access token renews at ${session.renewsAt.toLocaleTimeString()}` : "";
       } catch {
         status.textContent = describeNetworkFailure();
@@ -259,6 +268,32 @@ export function startApp(root: HTMLElement): void {
       } catch {
         return describeNetworkFailure();
       }
+    };
+
+    /**
+     * The second step's calls: the answer, or what the section shows. A 401 other than a wrong
+     * password or code means the session ended (failed() shows the forms; null: nothing to show).
+     */
+    const settle = async <T>(call: Promise<{ data?: T; error?: ErrorBody; response: Response }>): Promise<Answered<T>> => {
+      try {
+        const answer = await call;
+        if (answer.data !== undefined) return { ok: answer.data };
+        if (answer.response.status === 401 && !isErrorCode(answer.error, "invalid_credentials")) {
+          failed(answer);
+          return null;
+        }
+        return answer.error ?? `Unexpected ${answer.response.status}.`;
+      } catch {
+        return describeNetworkFailure();
+      }
+    };
+    const twoStepActions: TwoStepActions = {
+      status: () => settle(api.GET("/auth/mfa")),
+      setup: () => settle(api.POST("/auth/mfa/totp/setup")),
+      confirm: (code) => settle(api.POST("/auth/mfa/totp/confirm", { body: { code } })),
+      turnOff: (request) => settle(api.POST("/auth/mfa/totp/disable", { body: mfaChangeBody(request) })),
+      newRecoveryCodes: (request) => settle(api.POST("/auth/mfa/recovery-codes", { body: mfaChangeBody(request) })),
+      secondFactor,
     };
 
     /** A 401 after the renewal means the session was ended elsewhere: back to the forms. */
