@@ -1812,6 +1812,10 @@ export interface operations {
                     "Access-Control-Allow-Origin"?: string;
                     /** @description `no-store`. */
                     "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
                     /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1820,13 +1824,176 @@ export interface operations {
                     "application/json": components["schemas"]["RecoveryCodesResponse"];
                 };
             };
-            400: components["responses"]["InvalidJson"];
-            401: components["responses"]["CredentialsOrBearerRejected"];
-            409: components["responses"]["MfaConflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["RateLimited"];
+            /** @description The body is not JSON, not an object, or a field has the wrong JSON type. */
+            400: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_json",
+                     *       "message": "`email` has the wrong JSON type: expected a string."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The bearer token is not accepted, or `current_password` is wrong. */
+            401: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
+                    "WWW-Authenticate"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Codes are on already (setup), or no authenticator app is set up (confirm, disable, new recovery codes). */
+            409: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `MAX_BODY_BYTES` (16 KiB by default). */
+            413: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "payload_too_large",
+                     *       "message": "The request body is larger than 16384 bytes."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`application/json` or `application/*+json`). */
+            415: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unsupported_media_type",
+                     *       "message": "The request body must be JSON, sent with `Content-Type: application/json`."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed JSON whose fields break the rules; `fields` names each. */
+            422: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "validation_failed",
+                     *       "fields": {
+                     *         "email": "is not a valid email address"
+                     *       },
+                     *       "message": "Some fields are missing or invalid."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many failed logins for this account from this address (`LOGIN_FAILURE_LIMIT`). */
+            429: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many attempts. Try again in 42 seconds."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             500: components["responses"]["Internal"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2057,6 +2224,10 @@ export interface operations {
                     "Access-Control-Allow-Origin"?: string;
                     /** @description `no-store`. */
                     "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
                     /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2070,13 +2241,176 @@ export interface operations {
                     "application/json": components["schemas"]["MessageResponse"];
                 };
             };
-            400: components["responses"]["InvalidJson"];
-            401: components["responses"]["CredentialsOrBearerRejected"];
-            409: components["responses"]["MfaConflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["RateLimited"];
+            /** @description The body is not JSON, not an object, or a field has the wrong JSON type. */
+            400: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_json",
+                     *       "message": "`email` has the wrong JSON type: expected a string."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The bearer token is not accepted, or `current_password` is wrong. */
+            401: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
+                    "WWW-Authenticate"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Codes are on already (setup), or no authenticator app is set up (confirm, disable, new recovery codes). */
+            409: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `MAX_BODY_BYTES` (16 KiB by default). */
+            413: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "payload_too_large",
+                     *       "message": "The request body is larger than 16384 bytes."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`application/json` or `application/*+json`). */
+            415: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unsupported_media_type",
+                     *       "message": "The request body must be JSON, sent with `Content-Type: application/json`."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed JSON whose fields break the rules; `fields` names each. */
+            422: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "validation_failed",
+                     *       "fields": {
+                     *         "email": "is not a valid email address"
+                     *       },
+                     *       "message": "Some fields are missing or invalid."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many failed logins for this account from this address (`LOGIN_FAILURE_LIMIT`). */
+            429: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many attempts. Try again in 42 seconds."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             500: components["responses"]["Internal"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2097,6 +2431,10 @@ export interface operations {
                     "Access-Control-Allow-Origin"?: string;
                     /** @description `no-store`. */
                     "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
                     /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2105,8 +2443,46 @@ export interface operations {
                     "application/json": components["schemas"]["TotpSetupResponse"];
                 };
             };
-            401: components["responses"]["BearerRejected"];
-            409: components["responses"]["MfaConflict"];
+            /** @description No bearer token, or one that is malformed, forged, expired or of an ended session. */
+            401: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
+                    "WWW-Authenticate"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Codes are on already (setup), or no authenticator app is set up (confirm, disable, new recovery codes). */
+            409: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             500: components["responses"]["Internal"];
             503: components["responses"]["ServiceUnavailable"];
         };
