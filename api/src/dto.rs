@@ -125,11 +125,11 @@ pub struct MfaVerifyRequest {
     /// From the login's answer.
     #[schema(value_type = String, required = true)]
     pub mfa_token: Option<SecretString>,
-    /// Six digits of the authenticator app (this or `recovery_code`).
-    #[schema(value_type = String, example = "123456")]
+    /// Six digits of the authenticator app (exactly one of this and `recovery_code`).
+    #[schema(value_type = Option<String>, example = "123456")]
     pub code: Option<SecretString>,
     /// One of the recovery codes (ends every other session).
-    #[schema(value_type = String, example = "abcde-fghjk")]
+    #[schema(value_type = Option<String>, example = "abcde-fghjk")]
     pub recovery_code: Option<SecretString>,
 }
 
@@ -148,11 +148,11 @@ pub struct MfaChangeRequest {
     /// The current password.
     #[schema(value_type = String, required = true, format = Password, example = "secret-pass")]
     pub password: Option<SecretString>,
-    /// Six digits of the authenticator app (this or `recovery_code`).
-    #[schema(value_type = String, example = "123456")]
+    /// Six digits of the authenticator app (exactly one of this and `recovery_code`).
+    #[schema(value_type = Option<String>, example = "123456")]
     pub code: Option<SecretString>,
     /// One of the recovery codes.
-    #[schema(value_type = String, example = "abcde-fghjk")]
+    #[schema(value_type = Option<String>, example = "abcde-fghjk")]
     pub recovery_code: Option<SecretString>,
 }
 

@@ -70,6 +70,7 @@ use crate::routes::{auth, docs, health, mfa, recovery};
             ValidationFailed,
             RateLimited,
             MailRateLimited,
+            MfaRateLimited,
             ServiceUnavailable,
             Internal,
         ),
@@ -385,6 +386,12 @@ error_responses! {
     MailRateLimited => "Too many mail requests from this client address, or for this address \
         (`PASSWORD_RESET_LIMIT` per `PASSWORD_RESET_WINDOW_SECONDS`), whether or not it has an account.",
         [("rate_limited", "Too many attempts. Try again in 1800 seconds.")],
+        [("Retry-After", "Seconds to wait before trying again.")];
+    /// `429 rate_limited` of a second-factor operation.
+    MfaRateLimited => "Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or \
+        too many wrong second factors for this account from anywhere (`MFA_FAILURE_LIMIT` per \
+        `MFA_FAILURE_WINDOW_SECONDS`; shared by verify, confirm, disable and new recovery codes).",
+        [("rate_limited", "Too many attempts. Try again in 600 seconds.")],
         [("Retry-After", "Seconds to wait before trying again.")];
     /// `503 service_unavailable`.
     ServiceUnavailable => "The database (or, for `/ready`, Redis) cannot be reached right now.",

@@ -12,8 +12,9 @@ use crate::error::ApiError;
 use crate::guard::Authenticated;
 use crate::json_body::JsonBody;
 use crate::openapi::{
-    BearerRejected, CredentialsOrBearerRejected, Internal, InvalidJson, MfaConflict, MfaRejected,
-    PayloadTooLarge, RateLimited, ServiceUnavailable, UnsupportedMediaType, ValidationFailed,
+    BearerRejected, CredentialsOrBearerRejected, Internal, InvalidJson, MfaConflict,
+    MfaRateLimited, MfaRejected, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType,
+    ValidationFailed,
 };
 use crate::routes::auth::client_info;
 use crate::routes::Operation;
@@ -100,7 +101,7 @@ async fn totp_setup(
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = ValidationFailed),
-        (status = 429, response = RateLimited),
+        (status = 429, response = MfaRateLimited),
         (status = 503, response = ServiceUnavailable),
         (status = 500, response = Internal),
     )
@@ -139,7 +140,7 @@ async fn totp_confirm(
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = ValidationFailed),
-        (status = 429, response = RateLimited),
+        (status = 429, response = MfaRateLimited),
         (status = 503, response = ServiceUnavailable),
         (status = 500, response = Internal),
     )
@@ -178,7 +179,7 @@ async fn totp_disable(
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = ValidationFailed),
-        (status = 429, response = RateLimited),
+        (status = 429, response = MfaRateLimited),
         (status = 503, response = ServiceUnavailable),
         (status = 500, response = Internal),
     )
@@ -215,7 +216,7 @@ async fn regenerate_recovery_codes(
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = ValidationFailed),
-        (status = 429, response = RateLimited),
+        (status = 429, response = MfaRateLimited),
         (status = 503, response = ServiceUnavailable),
         (status = 500, response = Internal),
     )

@@ -547,10 +547,10 @@ export interface components {
          */
         MfaChangeRequest: {
             /**
-             * @description Six digits of the authenticator app (this or `recovery_code`).
+             * @description Six digits of the authenticator app (exactly one of this and `recovery_code`).
              * @example 123456
              */
-            code: string;
+            code?: string | null;
             /**
              * Format: password
              * @description The current password.
@@ -561,7 +561,7 @@ export interface components {
              * @description One of the recovery codes.
              * @example abcde-fghjk
              */
-            recovery_code: string;
+            recovery_code?: string | null;
         };
         /** @description The answer of a login (or a password reset) with a second factor on: no tokens yet. */
         MfaRequiredResponse: {
@@ -598,17 +598,17 @@ export interface components {
         /** @description `POST /auth/mfa/verify`: the `mfa_token` and one factor. */
         MfaVerifyRequest: {
             /**
-             * @description Six digits of the authenticator app (this or `recovery_code`).
+             * @description Six digits of the authenticator app (exactly one of this and `recovery_code`).
              * @example 123456
              */
-            code: string;
+            code?: string | null;
             /** @description From the login's answer. */
             mfa_token: string;
             /**
              * @description One of the recovery codes (ends every other session).
              * @example abcde-fghjk
              */
-            recovery_code: string;
+            recovery_code?: string | null;
         };
         /** @description `POST /auth/password-reset/confirm`. */
         PasswordResetConfirmRequest: {
@@ -1083,6 +1083,29 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many wrong second factors for this account from anywhere (`MFA_FAILURE_LIMIT` per `MFA_FAILURE_WINDOW_SECONDS`; shared by verify, confirm, disable and new recovery codes). */
+        MfaRateLimited: {
+            headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
+                /** @description `no-store`. */
+                "Cache-Control"?: "no-store";
+                /** @description Seconds to wait before trying again. */
+                "Retry-After"?: number;
+                /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                "X-Request-Id"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "rate_limited",
+                 *       "message": "Too many attempts. Try again in 600 seconds."
+                 *     }
+                 */
                 "application/json": components["schemas"]["ErrorBody"];
             };
         };
@@ -1967,7 +1990,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many failed logins for this account from this address (`LOGIN_FAILURE_LIMIT`). */
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many wrong second factors for this account from anywhere (`MFA_FAILURE_LIMIT` per `MFA_FAILURE_WINDOW_SECONDS`; shared by verify, confirm, disable and new recovery codes). */
             429: {
                 headers: {
                     /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
@@ -1988,7 +2011,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": "rate_limited",
-                     *       "message": "Too many attempts. Try again in 42 seconds."
+                     *       "message": "Too many attempts. Try again in 600 seconds."
                      *     }
                      */
                     "application/json": components["schemas"]["ErrorBody"];
@@ -2173,7 +2196,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many failed logins for this account from this address (`LOGIN_FAILURE_LIMIT`). */
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many wrong second factors for this account from anywhere (`MFA_FAILURE_LIMIT` per `MFA_FAILURE_WINDOW_SECONDS`; shared by verify, confirm, disable and new recovery codes). */
             429: {
                 headers: {
                     /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
@@ -2194,7 +2217,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": "rate_limited",
-                     *       "message": "Too many attempts. Try again in 42 seconds."
+                     *       "message": "Too many attempts. Try again in 600 seconds."
                      *     }
                      */
                     "application/json": components["schemas"]["ErrorBody"];
@@ -2384,7 +2407,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many failed logins for this account from this address (`LOGIN_FAILURE_LIMIT`). */
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many wrong second factors for this account from anywhere (`MFA_FAILURE_LIMIT` per `MFA_FAILURE_WINDOW_SECONDS`; shared by verify, confirm, disable and new recovery codes). */
             429: {
                 headers: {
                     /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
@@ -2405,7 +2428,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": "rate_limited",
-                     *       "message": "Too many attempts. Try again in 42 seconds."
+                     *       "message": "Too many attempts. Try again in 600 seconds."
                      *     }
                      */
                     "application/json": components["schemas"]["ErrorBody"];
@@ -2643,7 +2666,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many failed logins for this account from this address (`LOGIN_FAILURE_LIMIT`). */
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many wrong second factors for this account from anywhere (`MFA_FAILURE_LIMIT` per `MFA_FAILURE_WINDOW_SECONDS`; shared by verify, confirm, disable and new recovery codes). */
             429: {
                 headers: {
                     /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
@@ -2664,7 +2687,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": "rate_limited",
-                     *       "message": "Too many attempts. Try again in 42 seconds."
+                     *       "message": "Too many attempts. Try again in 600 seconds."
                      *     }
                      */
                     "application/json": components["schemas"]["ErrorBody"];

@@ -293,7 +293,10 @@ fn words(identity: &MailIdentity, name: &str, language: Language, notice: &Notic
             subject: "A recovery code was used to sign in",
             greeting: format!("Hello {name},"),
             before_link: format!(
-                "One of your recovery codes was used to sign in to your patient account on {}                  (UTC), and every other device was signed out. If this was you, set up your                  authenticator app again when you can. If it was not, choose a new password at                  once here, and contact support:",
+                "One of your recovery codes was used to sign in to your patient account on {} \
+                 (UTC), and every other device was signed out. If this was you, nothing else is \
+                 needed (each code works once; you can make new ones in the app). If it was \
+                 not, choose a new password at once here, and contact support:",
                 at.format("%Y-%m-%d %H:%M")
             ),
             link: Some(format!("{app}/forgot-password")),
@@ -303,7 +306,10 @@ fn words(identity: &MailIdentity, name: &str, language: Language, notice: &Notic
             subject: "تم استخدام رمز استرداد لتسجيل الدخول",
             greeting: format!("مرحبًا {name}،"),
             before_link: format!(
-                "استُخدم أحد رموز الاسترداد لتسجيل الدخول إلى حسابك في {} (بالتوقيت العالمي)، وتم                  تسجيل الخروج من كل الأجهزة الأخرى. إذا كنت أنت، فأعد إعداد تطبيق المصادقة عندما                  تستطيع. وإن لم تكن أنت، فاختر كلمة مرور جديدة فورًا من هنا، وتواصل مع الدعم:",
+                "استُخدم أحد رموز الاسترداد لتسجيل الدخول إلى حسابك في {} (بالتوقيت العالمي)، وتم \
+                 تسجيل الخروج من كل الأجهزة الأخرى. إذا كنت أنت، فلا حاجة لشيء آخر (يعمل كل رمز \
+                 مرة واحدة، ويمكنك إنشاء رموز جديدة في التطبيق). وإن لم تكن أنت، فاختر كلمة مرور \
+                 جديدة فورًا من هنا، وتواصل مع الدعم:",
                 at.format("%Y-%m-%d %H:%M")
             ),
             link: Some(format!("{app}/forgot-password")),
