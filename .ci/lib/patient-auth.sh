@@ -1,6 +1,9 @@
 # Sourced, not run: builds and starts `patient-auth` for scripts that need a live server (the
 # client generator, the browser test), the way .ci/schemathesis does: a copy of the binary, a
-# temporary SQLite file, a free port, rate limits off, stopped by PID.
+# temporary SQLite file, a free port, rate limits off, stopped by PID. Random secrets each start:
+# JWT_SECRET, and MFA_ENCRYPTION_KEY (as production needs one; without it the server derives one
+# from the JWT secret and warns). The wrong-code limit per account (MFA_FAILURE_LIMIT, 10) stays
+# on: every browser spec uses patients of its own.
 #
 #   pa_build DIR          cargo build, then copy the binary to DIR/patient-auth; with
 #                         PATIENT_AUTH_BIN set, copies that binary instead of building.
@@ -31,14 +34,15 @@ pa_build() {
 }
 
 pa_start() {
-  local dir=$1 port secret
+  local dir=$1 port secret mfa_key
   shift
   port="$(pa_free_port)"
   secret="$(python3 -c 'import secrets; print(secrets.token_urlsafe(36))')" # 48 characters
+  mfa_key="$(python3 -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())')"
   pa_base="http://127.0.0.1:$port"
   # The server must not inherit the caller's output, or whoever reads it never sees it end.
   env APP_ENV=development HOST=127.0.0.1 PORT="$port" DATABASE_URL="sqlite:///$dir/api.db" \
-    JWT_SECRET="$secret" RATE_LIMIT_PER_MINUTE=0 LOGIN_FAILURE_LIMIT=0 HTTP_WORKERS=2 \
+    JWT_SECRET="$secret" MFA_ENCRYPTION_KEY="$mfa_key" RATE_LIMIT_PER_MINUTE=0 LOGIN_FAILURE_LIMIT=0 HTTP_WORKERS=2 \
     RUST_LOG=warn "$@" "$dir/patient-auth" </dev/null >"$dir/server.log" 2>&1 &
   pa_pid=$!
   for _ in $(seq 1 60); do

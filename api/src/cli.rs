@@ -36,6 +36,13 @@ pub enum Command {
     },
     /// Print a patient's audit trail, newest first.
     Audit(Audit),
+    /// Remove every second factor of a patient who lost them all (after checking who they are);
+    /// recorded in the audit trail as `mfa_reset`.
+    MfaReset {
+        /// The patient's email address.
+        #[arg(long)]
+        email: String,
+    },
     /// Mail a patient who called support a link to choose a new password (the link is never
     /// printed: it goes only to the patient's address).
     SendPasswordReset {
@@ -199,6 +206,23 @@ pub async fn send_password_reset(
              retried by the running server (see its log)"
         )
     })
+}
+
+/// Runs `mfa-reset`; returns what to print.
+pub async fn mfa_reset(settings: Settings, email: &str) -> Result<String, String> {
+    let db = open_database(&settings).await.map_err(|e| e.to_string())?;
+    let auth = service::AuthService::new(settings.auth, std::sync::Arc::new(service::SystemClock))
+        .map_err(|e| e.to_string())?;
+    let patient_id = auth
+        .reset_mfa(&db, email)
+        .await
+        .map_err(|error| match error {
+            ServiceError::PatientNotFound => format!("no patient with email {email}"),
+            other => describe(other),
+        })?;
+    Ok(format!(
+        "patient {patient_id}: every second factor removed; they sign in with the password alone until they set one up again"
+    ))
 }
 
 fn describe(error: ServiceError) -> String {

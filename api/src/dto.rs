@@ -84,6 +84,117 @@ pub struct VerifyEmailRequest {
     pub token: Option<SecretString>,
 }
 
+/// The answer of a login (or a password reset) with a second factor on: no tokens yet.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaRequiredResponse {
+    /// Always `true`.
+    #[schema(value_type = bool, example = true)]
+    pub mfa_required: bool,
+    /// For `POST /auth/mfa/verify` only: 5 minutes, once, and no access token anywhere.
+    #[serde(serialize_with = "expose")]
+    #[schema(value_type = String, example = "Zk1mQS10b2tlbi1leGFtcGxlLTAwMDAwMDAwMDAwMDE")]
+    pub mfa_token: SecretString,
+    /// What completes it.
+    #[schema(value_type = Vec<String>, example = json!(["totp", "recovery_code"]))]
+    pub methods: Vec<&'static str>,
+}
+
+impl From<service::SecondFactorChallenge> for MfaRequiredResponse {
+    fn from(challenge: service::SecondFactorChallenge) -> Self {
+        Self {
+            mfa_required: true,
+            mfa_token: challenge.mfa_token,
+            methods: challenge.methods,
+        }
+    }
+}
+
+/// A login's answer: the token response, or the second step.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginResponse {
+    /// Signed in.
+    Tokens(Box<TokenResponse>),
+    /// A second factor is needed.
+    SecondFactor(MfaRequiredResponse),
+}
+
+/// `POST /auth/mfa/verify`: the `mfa_token` and one factor.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MfaVerifyRequest {
+    /// From the login's answer.
+    #[schema(value_type = String, required = true)]
+    pub mfa_token: Option<SecretString>,
+    /// Six digits of the authenticator app (exactly one of this and `recovery_code`).
+    #[schema(value_type = Option<String>, example = "123456")]
+    pub code: Option<SecretString>,
+    /// One of the recovery codes (ends every other session).
+    #[schema(value_type = Option<String>, example = "abcde-fghjk")]
+    pub recovery_code: Option<SecretString>,
+}
+
+/// `POST /auth/mfa/totp/confirm`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TotpConfirmRequest {
+    /// Six digits the app shows now.
+    #[schema(value_type = String, required = true, example = "123456")]
+    pub code: Option<SecretString>,
+}
+
+/// `POST /auth/mfa/totp/disable` and `POST /auth/mfa/recovery-codes`: the password and a fresh
+/// second factor.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MfaChangeRequest {
+    /// The current password.
+    #[schema(value_type = String, required = true, format = Password, example = "secret-pass")]
+    pub password: Option<SecretString>,
+    /// Six digits of the authenticator app (exactly one of this and `recovery_code`).
+    #[schema(value_type = Option<String>, example = "123456")]
+    pub code: Option<SecretString>,
+    /// One of the recovery codes.
+    #[schema(value_type = Option<String>, example = "abcde-fghjk")]
+    pub recovery_code: Option<SecretString>,
+}
+
+/// `POST /auth/mfa/totp/setup`: what the authenticator app is set up with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotpSetupResponse {
+    /// The secret, base32, for typing into the app.
+    #[serde(serialize_with = "expose")]
+    #[schema(value_type = String, example = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")]
+    pub secret: SecretString,
+    /// The `otpauth://` URI the QR code holds.
+    #[serde(serialize_with = "expose")]
+    #[schema(value_type = String, example = "otpauth://totp/patient-auth:ahmed%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=patient-auth")]
+    pub otpauth_uri: SecretString,
+    /// The QR code, as SVG made on the server.
+    #[schema(example = "<svg xmlns=\"http://www.w3.org/2000/svg\" …></svg>")]
+    pub qr_svg: String,
+}
+
+/// Ten recovery codes, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecoveryCodesResponse {
+    /// Each works once.
+    #[serde(serialize_with = "expose_all")]
+    #[schema(value_type = Vec<String>, example = json!(["abcde-fghjk", "mnpqr-stuvw"]))]
+    pub recovery_codes: Vec<SecretString>,
+}
+
+/// `GET /auth/mfa`: the caller's second factors.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaStatusResponse {
+    /// Whether authenticator-app codes are on.
+    pub totp: bool,
+    /// Unused recovery codes.
+    #[schema(example = 10)]
+    pub recovery_codes_left: u64,
+}
+
+fn expose_all<S: Serializer>(secrets: &[SecretString], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(secrets.iter().map(|s| s.expose_secret()))
+}
+
 /// `GET /auth/sessions`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionsResponse {
@@ -120,6 +231,10 @@ pub struct SessionResponse {
     /// Whether this is the session of the request.
     #[schema(example = true)]
     pub current: bool,
+    /// How the patient signed in (RFC 8176): `["pwd"]`, `["pwd", "otp"]`; empty for sessions
+    /// from before the second factor existed.
+    #[schema(example = json!(["pwd"]))]
+    pub amr: Vec<String>,
 }
 
 impl From<service::SessionInfo> for SessionResponse {
@@ -131,6 +246,9 @@ impl From<service::SessionInfo> for SessionResponse {
             last_used_at: session.last_used_at,
             expires_at: session.expires_at,
             user_agent: session.user_agent,
+            amr: service::tokens::Amr::from_column(session.amr.as_deref())
+                .values()
+                .to_vec(),
             ip: session.ip,
             current: info.current,
         }

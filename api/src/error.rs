@@ -45,6 +45,10 @@ pub enum ErrorCode {
     UsernameTaken,
     /// 409: the patient already has profile data (operator commands only).
     ProfileNotEmpty,
+    /// 409: authenticator-app codes are on already.
+    MfaAlreadyEnabled,
+    /// 409: no authenticator app is set up (or no factor is on).
+    MfaNotSetUp,
     /// 413: the body is over the limit.
     PayloadTooLarge,
     /// 415: the body is not declared as JSON.
@@ -77,6 +81,8 @@ impl ErrorCode {
             Self::EmailTaken => "email_taken",
             Self::UsernameTaken => "username_taken",
             Self::ProfileNotEmpty => "profile_not_empty",
+            Self::MfaAlreadyEnabled => "mfa_already_enabled",
+            Self::MfaNotSetUp => "mfa_not_set_up",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::ValidationFailed => "validation_failed",
@@ -297,6 +303,16 @@ impl From<ServiceError> for ApiError {
                 S::FORBIDDEN,
                 ErrorCode::EmailNotVerified,
                 "Confirm your email address first: follow the link we mailed you. Lost it? A password reset ('Forgot password?') mails a link that confirms the address too.",
+            ),
+            ServiceError::MfaAlreadyEnabled => Self::new(
+                S::CONFLICT,
+                ErrorCode::MfaAlreadyEnabled,
+                "Authenticator-app codes are on already; turn them off first to set up another app.",
+            ),
+            ServiceError::MfaNotSetUp => Self::new(
+                S::CONFLICT,
+                ErrorCode::MfaNotSetUp,
+                "No authenticator app is set up for this account.",
             ),
             ServiceError::PatientNotFound => Self::not_found(),
             ServiceError::SessionNotFound => Self::new(

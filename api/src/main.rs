@@ -43,6 +43,9 @@ async fn main() -> ExitCode {
                 .await
                 .map(|out| println!("{out}"))
         }
+        Command::MfaReset { email } => cli::mfa_reset(settings, &email)
+            .await
+            .map(|out| println!("{out}")),
         Command::Audit(args) => cli::audit(settings, args).await.map(|out| {
             if !out.is_empty() {
                 println!("{out}");

@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorCode};
 use crate::rate_limit::LimitedRoute;
-use crate::routes::{auth, docs, health, recovery};
+use crate::routes::{auth, docs, health, mfa, recovery};
 
 /// The API's document (`ApiDoc::openapi()`).
 #[derive(OpenApi)]
@@ -42,6 +42,12 @@ use crate::routes::{auth, docs, health, recovery};
         recovery::confirm_password_reset,
         recovery::verify_email,
         recovery::resend_verification,
+        mfa::status,
+        mfa::totp_setup,
+        mfa::totp_confirm,
+        mfa::totp_disable,
+        mfa::regenerate_recovery_codes,
+        mfa::verify,
         docs::openapi_json,
         docs::swagger_ui,
     ),
@@ -53,6 +59,8 @@ use crate::routes::{auth, docs, health, recovery};
             BearerRejected,
             InvalidCredentials,
             EmailNotVerified,
+            MfaConflict,
+            MfaRejected,
             RefreshRejected,
             CredentialsOrBearerRejected,
             NotFound,
@@ -62,6 +70,7 @@ use crate::routes::{auth, docs, health, recovery};
             ValidationFailed,
             RateLimited,
             MailRateLimited,
+            MfaRateLimited,
             ServiceUnavailable,
             Internal,
         ),
@@ -74,6 +83,9 @@ use crate::routes::{auth, docs, health, recovery};
             mailed to the patient (`PUBLIC_APP_URL/reset-password#token=…`, \
             `PUBLIC_APP_URL/verify-email#token=…`: the token is in the fragment, so it reaches no \
             server log)."),
+        (name = "mfa", description = "The second factor: authenticator-app codes (RFC 6238) and \
+            recovery codes. With a factor on, a login's right password answers `mfa_required` \
+            and an `mfa_token` (5 minutes, once) for `POST /auth/mfa/verify`."),
         (name = "health", description = "Liveness and readiness probes."),
         (name = "docs", description = "This document and its interactive viewer."),
     ),
@@ -296,6 +308,20 @@ error_responses! {
             ("invalid_reset_token", "This link is not valid: it was used, replaced by a newer one, or has expired. Ask for a new one."),
         ],
         [];
+    /// `409` of a change to the second factor.
+    MfaConflict => "Codes are on already (setup), or no authenticator app is set up (confirm, disable, new recovery codes).",
+        [
+            ("mfa_already_enabled", "Authenticator-app codes are on already; turn them off first to set up another app."),
+            ("mfa_not_set_up", "No authenticator app is set up for this account."),
+        ],
+        [];
+    /// `401` of a login's second step.
+    MfaRejected => "The code or recovery code is wrong or used (`invalid_credentials`), or the `mfa_token` is unknown, used or expired (`invalid_token`).",
+        [
+            ("invalid_credentials", "The email, username or password is incorrect."),
+            ("invalid_token", "The token is not valid."),
+        ],
+        [WWW_AUTHENTICATE];
     /// `403 email_not_verified` of a login.
     EmailNotVerified => "The password is right, but the address is not verified and `REQUIRE_VERIFIED_EMAIL` is on (never answered for a wrong password).",
         [("email_not_verified", "Confirm your email address first: follow the link we mailed you. Lost it? A password reset ('Forgot password?') mails a link that confirms the address too.")],
@@ -360,6 +386,12 @@ error_responses! {
     MailRateLimited => "Too many mail requests from this client address, or for this address \
         (`PASSWORD_RESET_LIMIT` per `PASSWORD_RESET_WINDOW_SECONDS`), whether or not it has an account.",
         [("rate_limited", "Too many attempts. Try again in 1800 seconds.")],
+        [("Retry-After", "Seconds to wait before trying again.")];
+    /// `429 rate_limited` of a second-factor operation.
+    MfaRateLimited => "Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or \
+        too many wrong second factors for this account from anywhere (`MFA_FAILURE_LIMIT` per \
+        `MFA_FAILURE_WINDOW_SECONDS`; shared by verify, confirm, disable and new recovery codes).",
+        [("rate_limited", "Too many attempts. Try again in 600 seconds.")],
         [("Retry-After", "Seconds to wait before trying again.")];
     /// `503 service_unavailable`.
     ServiceUnavailable => "The database (or, for `/ready`, Redis) cannot be reached right now.",
@@ -517,6 +549,64 @@ const STRING_BOUNDS: &[StringBound] = &[
     ("MessageResponse", "message", limits::MESSAGE_MAX, None),
     ("StatusResponse", "status", 16, None),
     ("ErrorBody", "message", limits::MESSAGE_MAX, None),
+    (
+        "MfaVerifyRequest",
+        "mfa_token",
+        limits::ACCOUNT_TOKEN_INPUT_MAX,
+        Some(1),
+    ),
+    ("MfaVerifyRequest", "code", limits::MFA_CODE_INPUT_MAX, None),
+    (
+        "MfaVerifyRequest",
+        "recovery_code",
+        limits::RECOVERY_CODE_INPUT_MAX,
+        None,
+    ),
+    ("MfaChangeRequest", "password", limits::BODY_MAX, Some(1)),
+    ("MfaChangeRequest", "code", limits::MFA_CODE_INPUT_MAX, None),
+    (
+        "MfaChangeRequest",
+        "recovery_code",
+        limits::RECOVERY_CODE_INPUT_MAX,
+        None,
+    ),
+    (
+        "TotpConfirmRequest",
+        "code",
+        limits::MFA_CODE_INPUT_MAX,
+        Some(1),
+    ),
+    (
+        "MfaRequiredResponse",
+        "mfa_token",
+        limits::ACCOUNT_TOKEN_LEN,
+        Some(limits::ACCOUNT_TOKEN_LEN),
+    ),
+    (
+        "TotpSetupResponse",
+        "secret",
+        limits::TOTP_SECRET_LEN,
+        Some(limits::TOTP_SECRET_LEN),
+    ),
+    (
+        "TotpSetupResponse",
+        "otpauth_uri",
+        limits::OTPAUTH_URI_MAX,
+        None,
+    ),
+    ("TotpSetupResponse", "qr_svg", limits::QR_SVG_MAX, None),
+];
+
+/// Every array property of the document: most items, and longest item.
+const ARRAY_BOUNDS: &[(&str, &str, usize, usize)] = &[
+    ("MfaRequiredResponse", "methods", 3, 16),
+    (
+        "RecoveryCodesResponse",
+        "recovery_codes",
+        limits::RECOVERY_CODE_COUNT,
+        limits::RECOVERY_CODE_LEN,
+    ),
+    ("SessionResponse", "amr", 4, 8),
 ];
 
 /// Every id property: 32-bit keys from 1.
@@ -544,6 +634,22 @@ fn property<'a>(
     }
 }
 
+fn array_property<'a>(
+    openapi: &'a mut utoipa::openapi::OpenApi,
+    schema: &str,
+    name: &str,
+) -> Option<&'a mut utoipa::openapi::schema::Array> {
+    use utoipa::openapi::schema::Schema;
+    let components = openapi.components.as_mut()?;
+    let RefOr::T(Schema::Object(object)) = components.schemas.get_mut(schema)? else {
+        return None;
+    };
+    match object.properties.get_mut(name)? {
+        RefOr::T(Schema::Array(array)) => Some(array),
+        _ => None,
+    }
+}
+
 /// States the bounds above on the schemas, from the constants the validation checks.
 struct Bounds;
 
@@ -557,6 +663,20 @@ impl Modify for Bounds {
                     property.min_length = *min;
                 }
             }
+        }
+        for (schema, name, most, longest) in ARRAY_BOUNDS {
+            if let Some(array) = array_property(openapi, schema, name) {
+                array.max_items = Some(*most);
+                if let utoipa::openapi::schema::ArrayItems::RefOrSchema(item) = &mut array.items {
+                    if let RefOr::T(Schema::Object(item)) = item.as_mut() {
+                        item.max_length = Some(*longest);
+                    }
+                }
+            }
+        }
+        if let Some(left) = property(openapi, "MfaStatusResponse", "recovery_codes_left") {
+            left.minimum = Some(0.into());
+            left.maximum = Some(limits::RECOVERY_CODE_COUNT.into());
         }
         if let Some(username) = property(openapi, "RegisterRequest", "username") {
             username.pattern = Some(limits::USERNAME_PATTERN.to_owned());

@@ -7,8 +7,9 @@ use database::{settings_sources, DatabaseUrl, PoolSettings, SettingsSources};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use service::mail::{DeliverySettings, MailIdentity, MailTransport};
+use service::mfa::SecretBox;
 use service::password::HashPriority;
-use service::{AuthConfig, RecoveryConfig};
+use service::{AuthConfig, MfaConfig, RecoveryConfig};
 
 use crate::client_ip::TrustedProxies;
 use crate::rate_limit::{RateLimitSettings, RedisSettings};
@@ -86,6 +87,10 @@ struct RawSettings {
     password_reset_limit: u64,
     password_reset_window_seconds: u64,
     password_reset_request_ms: u64,
+    mfa_encryption_key: Option<SecretString>,
+    mfa_issuer: String,
+    mfa_failure_limit: u64,
+    mfa_failure_window_seconds: u64,
 }
 
 /// Where mail goes and how it is written.
@@ -190,6 +195,7 @@ impl Settings {
             &mut warnings,
         )?;
         let mail = check_mail(&raw)?;
+        let mfa = check_mfa(&raw, &jwt_secret)?;
         let exp_minutes = in_range("jwt_exp_minutes", raw.jwt_exp_minutes, 1, 1440)?;
         let leeway = in_range("jwt_leeway_seconds", raw.jwt_leeway_seconds, 0, 300)?;
         let reuse_grace = in_range(
@@ -271,6 +277,13 @@ impl Settings {
                 1,
                 86_400,
             )?),
+            mfa_failures: in_range("mfa_failure_limit", raw.mfa_failure_limit, 0, 1_000)?,
+            mfa_failure_window: Duration::from_secs(in_range(
+                "mfa_failure_window_seconds",
+                raw.mfa_failure_window_seconds,
+                1,
+                86_400,
+            )?),
         };
         let trusted_proxies = TrustedProxies::parse(&raw.trusted_proxies)
             .map_err(|reason| invalid("trusted_proxies", reason))?;
@@ -325,6 +338,7 @@ impl Settings {
                 hash_priority: raw.password_hash_priority,
                 recovery,
                 mail: mail.identity.clone(),
+                mfa,
             },
             max_body_bytes,
             http_workers: in_range("http_workers", raw.http_workers, 0, 256)?,
@@ -557,6 +571,45 @@ fn choose_jwt_secret(
     Ok(secret)
 }
 
+/// `MFA_ENCRYPTION_KEY` (32 random bytes, base64 or hex), which seals TOTP secrets. Production
+/// refuses to start without a good one; development derives one from the JWT secret (secrets set
+/// up under it cannot be read once that changes).
+fn check_mfa(raw: &RawSettings, jwt_secret: &SecretString) -> Result<MfaConfig, SettingsError> {
+    let given = raw
+        .mfa_encryption_key
+        .as_ref()
+        .filter(|key| !key.expose_secret().trim().is_empty());
+    let key = match given {
+        Some(key) => SecretBox::parse_key(key.expose_secret())
+            .map_err(|e| invalid("mfa_encryption_key", e.to_string()))?,
+        None if raw.app_env == AppEnv::Production => {
+            return Err(invalid(
+                "mfa_encryption_key",
+                "is required in production (32 random bytes, e.g. `openssl rand -base64 32`)",
+            ));
+        }
+        None => {
+            // Development only: secrets sealed under it are lost with the JWT secret (a
+            // random one dies with the process, as its warning says).
+            use sha2::Digest;
+            let mut derive = sha2::Sha256::new();
+            derive.update(b"patient-auth development mfa key\0");
+            derive.update(jwt_secret.expose_secret().as_bytes());
+            derive.finalize().into()
+        }
+    };
+    let issuer = raw.mfa_issuer.trim();
+    if issuer.is_empty() || issuer.contains(':') {
+        return Err(invalid("mfa_issuer", "must be a name without `:`"));
+    }
+    Ok(MfaConfig {
+        secret_box: SecretBox::new(&key)
+            .map_err(|e| invalid("mfa_encryption_key", e.to_string()))?,
+        issuer: issuer.to_owned(),
+        challenge_lifetime: chrono::Duration::minutes(5),
+    })
+}
+
 fn random_secret() -> Result<SecretString, SettingsError> {
     let mut bytes = [0u8; 48];
     getrandom::fill(&mut bytes).map_err(|e| {
@@ -684,6 +737,10 @@ mod tests {
             ("SMTP_URL", "smtp://mailer:pw@smtp.example.com"),
             ("MAIL_FROM", "Clinic <no-reply@clinic.example>"),
             ("PUBLIC_APP_URL", "https://app.clinic.example"),
+            (
+                "MFA_ENCRYPTION_KEY",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            ),
         ];
         vars.extend_from_slice(extra);
         vars
@@ -691,7 +748,12 @@ mod tests {
 
     #[test]
     fn production_refuses_to_start_without_its_mail_settings_and_names_each() {
-        for key in ["SMTP_URL", "MAIL_FROM", "PUBLIC_APP_URL"] {
+        for key in [
+            "SMTP_URL",
+            "MAIL_FROM",
+            "PUBLIC_APP_URL",
+            "MFA_ENCRYPTION_KEY",
+        ] {
             let vars: Vec<_> = production_with(&[])
                 .into_iter()
                 .filter(|(k, _)| *k != key)
@@ -699,6 +761,11 @@ mod tests {
             let err = load(&vars).err().expect("refused");
             assert!(err.to_string().contains(key), "{key}: {err}");
         }
+        let err = load(&production_with(&[("MFA_ENCRYPTION_KEY", "too-short")]))
+            .err()
+            .expect("a weak key is refused");
+        assert!(err.to_string().contains("MFA_ENCRYPTION_KEY"), "{err}");
+        assert!(!err.to_string().contains("too-short"), "{err}");
         let err = load(&production_with(&[(
             "SMTP_URL",
             "smtp://u:hunter2@smtp.example.com:25?tls=off",

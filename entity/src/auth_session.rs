@@ -16,10 +16,13 @@ pub struct Model {
     /// When the session's refresh token stops working.
     pub expires_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
-    /// Why the session ended: `logout`, `logout_all`, `password_change`, `refresh_reuse`, `ended`.
+    /// Why the session ended: `logout`, `logout_all`, `password_change`, `refresh_reuse`, `ended`, `password_reset`.
     pub revoked_reason: Option<String>,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
+    /// How the patient proved who they are when it opened (RFC 8176 `amr` values, space
+    /// separated: `pwd`, `pwd otp`); `None` for sessions opened before the second factor existed.
+    pub amr: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,5 @@
 //! SeaORM models of the contract's tables (`doctors`, `caregivers`, `patients`, `prescriptions`)
-//! and of the service's own tables (`auth_sessions`, `refresh_tokens`, `audit_events`, `account_tokens`, `mail_outbox`).
+//! and of the service's own tables (`auth_sessions`, `refresh_tokens`, `audit_events`, `account_tokens`, `mail_outbox`, `mfa_totp`, `mfa_recovery_codes`, `mfa_challenges`).
 
 pub mod account_token;
 pub mod audit_event;
@@ -7,6 +7,9 @@ pub mod auth_session;
 pub mod caregiver;
 pub mod doctor;
 pub mod mail_outbox;
+pub mod mfa_challenge;
+pub mod mfa_recovery_code;
+pub mod mfa_totp;
 pub mod patient;
 pub mod prescription;
 pub mod refresh_token;
@@ -19,6 +22,9 @@ pub mod prelude {
     pub use crate::caregiver::Entity as Caregiver;
     pub use crate::doctor::Entity as Doctor;
     pub use crate::mail_outbox::Entity as MailOutbox;
+    pub use crate::mfa_challenge::Entity as MfaChallenge;
+    pub use crate::mfa_recovery_code::Entity as MfaRecoveryCode;
+    pub use crate::mfa_totp::Entity as MfaTotp;
     pub use crate::patient::Entity as Patient;
     pub use crate::prescription::Entity as Prescription;
     pub use crate::refresh_token::Entity as RefreshToken;

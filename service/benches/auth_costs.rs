@@ -44,6 +44,11 @@ fn config() -> AuthConfig {
         hash_priority: HashPriority::Normal,
         recovery: Default::default(),
         mail: Default::default(),
+        mfa: service::MfaConfig {
+            secret_box: service::mfa::SecretBox::new(&[7; 32]).expect("key"),
+            issuer: "patient-auth".into(),
+            challenge_lifetime: chrono::Duration::minutes(5),
+        },
     }
 }
 

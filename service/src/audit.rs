@@ -49,6 +49,20 @@ pub enum AuditAction {
     EmailVerificationRequested,
     /// The patient followed a verification link.
     EmailVerified,
+    /// Authenticator-app codes were turned on.
+    MfaEnabled,
+    /// Authenticator-app codes were turned off (with the password and a code).
+    MfaDisabled,
+    /// New recovery codes replaced the old.
+    RecoveryCodesRegenerated,
+    /// A right password met the second step: an `mfa_token` was issued.
+    MfaChallenged,
+    /// A second factor was refused.
+    MfaFailed,
+    /// A recovery code completed a login; every other session ended.
+    RecoveryCodeUsed,
+    /// An operator removed every second factor of the patient.
+    MfaReset,
 }
 
 impl AuditAction {
@@ -70,6 +84,13 @@ impl AuditAction {
             Self::PasswordReset => "password_reset",
             Self::EmailVerificationRequested => "email_verification_requested",
             Self::EmailVerified => "email_verified",
+            Self::MfaEnabled => "mfa_enabled",
+            Self::MfaDisabled => "mfa_disabled",
+            Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            Self::MfaChallenged => "mfa_challenged",
+            Self::MfaFailed => "mfa_failed",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::MfaReset => "mfa_reset",
         }
     }
 }
@@ -280,6 +301,13 @@ mod tests {
             AuditAction::PasswordReset,
             AuditAction::EmailVerificationRequested,
             AuditAction::EmailVerified,
+            AuditAction::MfaEnabled,
+            AuditAction::MfaDisabled,
+            AuditAction::RecoveryCodesRegenerated,
+            AuditAction::MfaChallenged,
+            AuditAction::MfaFailed,
+            AuditAction::RecoveryCodeUsed,
+            AuditAction::MfaReset,
         ] {
             assert!(action.code().len() <= 32, "{action:?}");
         }

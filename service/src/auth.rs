@@ -21,8 +21,9 @@ use crate::mail::{Language, MailIdentity, Mailer};
 use crate::password::{HashPriority, PasswordHasher, Verification};
 use crate::profile::{self, Profile, SessionStatus};
 use crate::recovery::RecoveryConfig;
+use crate::second_factor::{LoginOutcome, MfaConfig};
 use crate::sessions::{self, EndReason, PurgeReport};
-use crate::tokens::{refresh_token_hash, TokenCodec};
+use crate::tokens::{refresh_token_hash, Amr, TokenCodec};
 use crate::validation::{check_new_password, NewPatient, RegistrationForm};
 
 /// Token and hashing settings.
@@ -50,6 +51,8 @@ pub struct AuthConfig {
     pub recovery: RecoveryConfig,
     /// Who messages come from and where their links point.
     pub mail: MailIdentity,
+    /// The second factor.
+    pub mfa: MfaConfig,
 }
 
 /// Where a request came from: kept with a new session so a patient can recognise their devices,
@@ -146,6 +149,8 @@ pub struct AuthenticatedPatient {
     pub patient_id: i32,
     /// Session id (`sid`).
     pub session_id: String,
+    /// How the patient proved who they are for this session (the token's `amr`).
+    pub amr: Amr,
 }
 
 /// How long the record of a sent (or given-up) message is kept, its text already emptied.
@@ -182,6 +187,8 @@ pub struct AuthService {
     mailer: Mailer,
     /// Password reset and email verification.
     recovery: RecoveryConfig,
+    /// The second factor.
+    mfa: MfaConfig,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -211,7 +218,13 @@ impl AuthService {
             audit_queue: None,
             mailer: Mailer::new(config.mail),
             recovery: config.recovery,
+            mfa: config.mfa,
         })
+    }
+
+    /// Second-factor settings.
+    pub(crate) fn mfa(&self) -> &MfaConfig {
+        &self.mfa
     }
 
     /// The mailer (its wake handle drives this instance's delivery worker).
@@ -265,8 +278,15 @@ impl AuthService {
 
         let txn = db.begin().await?;
         let patient = insert_patient(&txn, &new_patient, password_hash, now).await?;
-        let session =
-            sessions::open(&txn, patient.patient_id, client, now, self.refresh_lifetime).await?;
+        let session = sessions::open(
+            &txn,
+            patient.patient_id,
+            client,
+            now,
+            self.refresh_lifetime,
+            Amr::password(),
+        )
+        .await?;
         let entry = AuditEntry::new(
             AuditAction::Register,
             patient.patient_id,
@@ -303,13 +323,14 @@ impl AuthService {
         insert_patient(db, &new_patient, password_hash, self.clock.now()).await
     }
 
-    /// Checks credentials and opens a session. Unknown accounts and wrong passwords fail alike.
+    /// Checks credentials and opens a session, or, with a second factor on, answers its
+    /// challenge. Unknown accounts and wrong passwords fail alike.
     pub async fn login<C>(
         &self,
         db: &C,
         credentials: Credentials,
         client: &ClientInfo,
-    ) -> Result<TokenGrant, ServiceError>
+    ) -> Result<LoginOutcome, ServiceError>
     where
         C: ConnectionTrait + TransactionTrait,
     {
@@ -367,8 +388,23 @@ impl AuthService {
                 patient.patient_id
             );
         }
-        let session =
-            sessions::open(&txn, patient.patient_id, client, now, self.refresh_lifetime).await?;
+        // With a second factor on, the right password earns only the second step.
+        if let Some(challenge) = self
+            .second_factor_challenge(&txn, patient.patient_id, client, now)
+            .await?
+        {
+            txn.commit().await?;
+            return Ok(LoginOutcome::SecondFactorRequired(challenge));
+        }
+        let session = sessions::open(
+            &txn,
+            patient.patient_id,
+            client,
+            now,
+            self.refresh_lifetime,
+            Amr::password(),
+        )
+        .await?;
         let entry = AuditEntry::new(
             AuditAction::LoginSucceeded,
             patient.patient_id,
@@ -381,6 +417,7 @@ impl AuthService {
             .ok_or(ServiceError::InvalidCredentials)?;
         txn.commit().await?;
         self.grant(patient.patient_id, session, profile, now)
+            .map(|grant| LoginOutcome::Granted(Box::new(grant)))
     }
 
     /// Checks an access token and its session: one indexed lookup by session id.
@@ -390,10 +427,9 @@ impl AuthService {
         token: &str,
     ) -> Result<AuthenticatedPatient, ServiceError> {
         let _serving = self.passwords.serving();
-        let (patient_id, session_id) = self.token_subject(token)?;
-        let session = sessions::find(db, &session_id).await?;
-        self.admit(db, patient_id, session_id, session.map(Into::into))
-            .await
+        let subject = self.token_subject(token)?;
+        let session = sessions::find(db, &subject.1).await?;
+        self.admit(db, subject, session.map(Into::into)).await
     }
 
     /// The profile of the token's patient, with the session check and the profile read in one
@@ -407,13 +443,13 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<Profile, ServiceError> {
         let _serving = self.passwords.serving();
-        let (patient_id, session_id) = self.token_subject(token)?;
-        let (session, profile) =
-            match profile::load_with_session(db, patient_id, &session_id).await? {
-                Some((session, profile)) => (Some(session), Some(profile)),
-                None => (None, None),
-            };
-        let who = self.admit(db, patient_id, session_id, session).await?;
+        let subject = self.token_subject(token)?;
+        let (session, profile) = match profile::load_with_session(db, subject.0, &subject.1).await?
+        {
+            Some((session, profile)) => (Some(session), Some(profile)),
+            None => (None, None),
+        };
+        let who = self.admit(db, subject, session).await?;
         let profile = profile.ok_or(ServiceError::InvalidToken)?;
         self.record_profile_read(db, &who, client).await?;
         Ok(profile)
@@ -434,18 +470,21 @@ impl AuthService {
     }
 
     /// The patient id and session id of a valid, unexpired access token.
-    fn token_subject(&self, token: &str) -> Result<(i32, String), ServiceError> {
+    fn token_subject(&self, token: &str) -> Result<(i32, String, Amr), ServiceError> {
         let claims = self.tokens.decode(token, self.clock.now())?;
         let patient_id: i32 = claims.sub.parse().map_err(|_| ServiceError::InvalidToken)?;
-        Ok((patient_id, claims.sid))
+        Ok((
+            patient_id,
+            claims.sid,
+            Amr::from_column(Some(&claims.amr.join(" "))),
+        ))
     }
 
     /// Lets a token's request in if its session exists, belongs to the token's patient and is open.
     async fn admit<C: ConnectionTrait>(
         &self,
         db: &C,
-        patient_id: i32,
-        session_id: String,
+        (patient_id, session_id, amr): (i32, String, Amr),
         session: Option<SessionStatus>,
     ) -> Result<AuthenticatedPatient, ServiceError> {
         // A deleted patient's sessions are deleted with them (cascade), so "no session" covers it.
@@ -464,6 +503,7 @@ impl AuthService {
         Ok(AuthenticatedPatient {
             patient_id,
             session_id,
+            amr,
         })
     }
 
@@ -578,6 +618,7 @@ impl AuthService {
             .ok_or(ServiceError::InvalidToken)?;
         txn.commit().await?;
         let opened = sessions::OpenedSession {
+            amr: Amr::from_column(session.amr.as_deref()),
             session_id: session.session_id,
             refresh_token: next,
         };
@@ -683,6 +724,7 @@ impl AuthService {
         let opened = sessions::OpenedSession {
             session_id: who.session_id.clone(),
             refresh_token: next,
+            amr: who.amr.clone(),
         };
         self.grant(patient.patient_id, opened, profile, now)
     }
@@ -742,6 +784,7 @@ impl AuthService {
         let mut report = sessions::purge(db, now, self.keep_ended_sessions_for).await?;
         report.account_tokens = crate::account_tokens::purge(db, now).await?;
         report.mail_records = crate::mail::outbox::purge(db, now - MAIL_RECORDS_KEPT).await?;
+        report.mfa_challenges = self.purge_challenges(db, now).await?;
         Ok(report)
     }
 
@@ -753,7 +796,9 @@ impl AuthService {
         profile: Profile,
         now: DateTime<Utc>,
     ) -> Result<TokenGrant, ServiceError> {
-        let signed = self.tokens.issue(patient_id, &session.session_id, now)?;
+        let signed = self
+            .tokens
+            .issue(patient_id, &session.session_id, &session.amr, now)?;
         Ok(TokenGrant {
             access_token: signed.token,
             expires_in: signed.expires_in,

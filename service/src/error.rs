@@ -35,6 +35,12 @@ pub enum ServiceError {
     /// The right password, but the address is not verified and verification is required.
     #[error("email address not verified")]
     EmailNotVerified,
+    /// Authenticator-app codes are on already (turn them off first to set up a new app).
+    #[error("a second factor is on already")]
+    MfaAlreadyEnabled,
+    /// No authenticator app is set up (or no factor is on) for this.
+    #[error("no second factor is set up")]
+    MfaNotSetUp,
     /// The session does not exist or belongs to another patient (deliberately the same).
     #[error("no such session")]
     SessionNotFound,

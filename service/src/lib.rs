@@ -14,9 +14,11 @@ mod error;
 pub mod limits;
 mod lookup;
 pub mod mail;
+pub mod mfa;
 pub mod password;
 pub mod profile;
 pub mod recovery;
+mod second_factor;
 pub mod sessions;
 pub mod tokens;
 pub mod validation;
@@ -31,4 +33,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ServiceError;
 pub use profile::{PatientDetails, Profile, SessionStatus};
 pub use recovery::{RecoveryConfig, VerificationRequest};
+pub use second_factor::{
+    LoginOutcome, MfaConfig, MfaStatus, SecondFactorChallenge, SecondFactorProof, TotpSetup,
+};
 pub use validation::{FieldErrors, NewPatient, RegistrationForm};

@@ -29,6 +29,20 @@ pub const REFRESH_TOKEN_INPUT_MAX: usize = 256;
 pub const ACCOUNT_TOKEN_LEN: usize = REFRESH_TOKEN_LEN;
 /// Longest mailed token a request may carry before it is refused unread.
 pub const ACCOUNT_TOKEN_INPUT_MAX: usize = 256;
+/// Longest authenticator-app code a request may carry (six digits; spaces are trimmed).
+pub const MFA_CODE_INPUT_MAX: usize = 16;
+/// Longest recovery code a request may carry (`xxxxx-xxxxx`, spaces and case forgiven).
+pub const RECOVERY_CODE_INPUT_MAX: usize = 32;
+/// A recovery code as handed out.
+pub const RECOVERY_CODE_LEN: usize = 11;
+/// Recovery codes handed out at a time.
+pub const RECOVERY_CODE_COUNT: usize = 10;
+/// A TOTP secret in base32 (160 bits).
+pub const TOTP_SECRET_LEN: usize = 32;
+/// Longest `otpauth://` URI the server writes.
+pub const OTPAUTH_URI_MAX: usize = 1_024;
+/// Longest setup QR code (SVG) the server writes.
+pub const QR_SVG_MAX: usize = 65_536;
 /// Longest access token the server issues or reads.
 pub const ACCESS_TOKEN_MAX: usize = 4096;
 /// Longest phone number the tables hold.

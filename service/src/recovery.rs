@@ -13,12 +13,14 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::account_tokens::{self, Purpose};
 use crate::audit::{self, AuditAction, AuditEntry};
-use crate::auth::{AuthService, ClientInfo, TokenGrant};
+use crate::auth::{AuthService, ClientInfo};
 use crate::error::ServiceError;
 use crate::lookup::patient_by_email;
 use crate::mail::Notice;
 use crate::profile;
+use crate::second_factor::LoginOutcome;
 use crate::sessions::{self, EndReason};
+use crate::tokens::Amr;
 use crate::validation::check_new_password;
 
 /// Recovery and verification settings.
@@ -126,7 +128,7 @@ impl AuthService {
         token: &SecretString,
         new_password: SecretString,
         client: &ClientInfo,
-    ) -> Result<TokenGrant, ServiceError>
+    ) -> Result<LoginOutcome, ServiceError>
     where
         C: ConnectionTrait + TransactionTrait,
     {
@@ -167,12 +169,26 @@ impl AuthService {
             now,
         )
         .await?;
+        self.queue_password_changed(&txn, &patient, client, now)
+            .await?;
+        // A mailed link replaces the password, never the second factor.
+        if let Some(challenge) = self
+            .second_factor_challenge(&txn, patient.patient_id, client, now)
+            .await?
+        {
+            let entry = AuditEntry::account(AuditAction::PasswordReset, patient.patient_id);
+            audit::record(&txn, entry, client, now).await?;
+            txn.commit().await?;
+            self.mailer().wake();
+            return Ok(LoginOutcome::SecondFactorRequired(challenge));
+        }
         let session = sessions::open(
             &txn,
             patient.patient_id,
             client,
             now,
             self.refresh_lifetime(),
+            Amr::password(),
         )
         .await?;
         let entry = AuditEntry::new(
@@ -181,8 +197,6 @@ impl AuthService {
             &session.session_id,
         );
         audit::record(&txn, entry, client, now).await?;
-        self.queue_password_changed(&txn, &patient, client, now)
-            .await?;
         let profile = profile::load(&txn, patient.patient_id)
             .await?
             .ok_or(ServiceError::InvalidResetToken)?;
@@ -193,6 +207,7 @@ impl AuthService {
             patient.patient_id
         );
         self.grant(patient.patient_id, session, profile, now)
+            .map(|grant| LoginOutcome::Granted(Box::new(grant)))
     }
 
     /// `POST /auth/verify-email`: marks the address the token was mailed to as verified.
@@ -328,6 +343,26 @@ impl AuthService {
                 patient,
                 client.language,
                 &Notice::PasswordChanged { at: now },
+                now,
+                now + NOTICE_LIFETIME,
+            )
+            .await
+    }
+
+    /// Queues "a recovery code was used" for the patient, in the caller's transaction.
+    pub(crate) async fn queue_recovery_code_notice<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        patient: &patient::Model,
+        client: &ClientInfo,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        self.mailer()
+            .queue(
+                txn,
+                patient,
+                client.language,
+                &Notice::RecoveryCodeUsed { at: now },
                 now,
                 now + NOTICE_LIFETIME,
             )

@@ -17,12 +17,14 @@ use secrecy::SecretString;
 
 use crate::auth::ClientInfo;
 use crate::error::ServiceError;
-use crate::tokens::new_refresh_token;
+use crate::tokens::{new_refresh_token, Amr};
 
 /// A session just opened, with the only copy of its refresh token.
 pub(crate) struct OpenedSession {
     pub session_id: String,
     pub refresh_token: SecretString,
+    /// How the patient proved who they are for this session.
+    pub amr: Amr,
 }
 
 /// Why a session ended, as stored in `auth_sessions.revoked_reason`.
@@ -40,6 +42,8 @@ pub(crate) enum EndReason {
     Ended,
     /// The password was reset with a mailed link; every session ends.
     PasswordReset,
+    /// A recovery code was used to sign in; every other session ends.
+    RecoveryCode,
 }
 
 impl EndReason {
@@ -51,6 +55,7 @@ impl EndReason {
             Self::RefreshReuse => "refresh_reuse",
             Self::Ended => "ended",
             Self::PasswordReset => "password_reset",
+            Self::RecoveryCode => "recovery_code",
         }
     }
 }
@@ -62,6 +67,7 @@ pub(crate) async fn open<C: ConnectionTrait>(
     client: &ClientInfo,
     now: DateTime<Utc>,
     refresh_lifetime: Duration,
+    amr: Amr,
 ) -> Result<OpenedSession, ServiceError> {
     let session_id = uuid::Uuid::new_v4().to_string();
     let expires_at = now + refresh_lifetime;
@@ -75,6 +81,7 @@ pub(crate) async fn open<C: ConnectionTrait>(
         revoked_reason: Set(None),
         user_agent: Set(client.user_agent.clone()),
         ip: Set(client.ip.clone()),
+        amr: Set(Some(amr.column())),
     })
     .exec_without_returning(db)
     .await?;
@@ -82,6 +89,7 @@ pub(crate) async fn open<C: ConnectionTrait>(
     Ok(OpenedSession {
         session_id,
         refresh_token,
+        amr,
     })
 }
 
@@ -256,6 +264,8 @@ pub struct PurgeReport {
     pub account_tokens: u64,
     /// Records of sent or given-up messages deleted.
     pub mail_records: u64,
+    /// Second-step challenges of logins deleted (expired).
+    pub mfa_challenges: u64,
 }
 
 /// Deletes what can no longer matter: refresh tokens past their expiry, sessions past their

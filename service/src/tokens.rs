@@ -33,6 +33,45 @@ pub struct Claims {
     pub iss: String,
     /// Audience.
     pub aud: String,
+    /// How the patient proved who they are (RFC 8176): `["pwd"]`, `["pwd", "otp"]`. Absent in
+    /// tokens issued before the second factor existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+}
+
+/// How a patient proved who they are, as RFC 8176 `amr` values, in the order they were given.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Amr(Vec<String>);
+
+impl Amr {
+    /// A password alone.
+    pub fn password() -> Self {
+        Self(vec!["pwd".to_owned()])
+    }
+
+    /// A password and a one-time code (an authenticator app's, or a recovery code).
+    pub fn password_and_otp() -> Self {
+        Self(vec!["pwd".to_owned(), "otp".to_owned()])
+    }
+
+    /// As stored in `auth_sessions.amr`: space separated.
+    pub fn column(&self) -> String {
+        self.0.join(" ")
+    }
+
+    /// From `auth_sessions.amr` (`None`: a session from before the column existed).
+    pub fn from_column(column: Option<&str>) -> Self {
+        Self(
+            column
+                .map(|c| c.split_whitespace().map(str::to_owned).collect())
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The values.
+    pub fn values(&self) -> &[String] {
+        &self.0
+    }
 }
 
 /// Signs and checks access tokens.
@@ -103,6 +142,7 @@ impl TokenCodec {
         &self,
         patient_id: i32,
         session_id: &str,
+        amr: &Amr,
         now: DateTime<Utc>,
     ) -> Result<SignedToken, ServiceError> {
         let claims = Claims {
@@ -113,6 +153,7 @@ impl TokenCodec {
             sid: session_id.to_owned(),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
+            amr: amr.values().to_vec(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| ServiceError::Internal(format!("signing a token: {e}")))?;
@@ -194,7 +235,9 @@ mod tests {
     #[test]
     fn an_issued_token_decodes_with_all_claims() {
         let codec = codec("a-test-secret-that-is-long-enough-32b");
-        let signed = codec.issue(7, "sid-1", t0()).expect("issue");
+        let signed = codec
+            .issue(7, "sid-1", &Amr::password(), t0())
+            .expect("issue");
         assert_eq!(signed.expires_in, 3600);
         assert!(
             !format!("{signed:?}").contains(signed.token.expose_secret()),
@@ -208,13 +251,16 @@ mod tests {
         assert_eq!(claims.exp - claims.iat, 3600);
         assert_eq!(claims.iss, "patient-auth");
         assert_eq!(claims.aud, "patient-app");
+        assert_eq!(claims.amr, vec!["pwd".to_owned()]);
         assert!(uuid::Uuid::parse_str(&claims.jti).is_ok());
     }
 
     #[test]
     fn expiry_honours_the_leeway() {
         let codec = codec("a-test-secret-that-is-long-enough-32b");
-        let signed = codec.issue(7, "sid", t0()).expect("issue");
+        let signed = codec
+            .issue(7, "sid", &Amr::password(), t0())
+            .expect("issue");
         assert!(codec
             .decode(
                 signed.token.expose_secret(),
@@ -233,7 +279,7 @@ mod tests {
     #[test]
     fn another_secret_issuer_or_audience_is_invalid() {
         let signed = codec("a-test-secret-that-is-long-enough-32b")
-            .issue(7, "sid", t0())
+            .issue(7, "sid", &Amr::password(), t0())
             .expect("issue");
         assert!(matches!(
             codec("another-secret-that-is-long-enough-32")
@@ -268,7 +314,7 @@ mod tests {
     fn a_token_from_the_future_is_invalid() {
         let codec = codec("a-test-secret-that-is-long-enough-32b");
         let signed = codec
-            .issue(7, "sid", t0() + Duration::minutes(5))
+            .issue(7, "sid", &Amr::password(), t0() + Duration::minutes(5))
             .expect("issue");
         assert!(matches!(
             codec.decode(signed.token.expose_secret(), t0()),

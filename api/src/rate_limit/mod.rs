@@ -46,11 +46,21 @@ pub enum LimitedRoute {
     VerifyEmail,
     /// `POST /auth/verify-email/resend`.
     VerifyEmailResend,
+    /// `POST /auth/mfa/verify`.
+    MfaVerify,
+    /// `POST /auth/mfa/totp/confirm`.
+    TotpConfirm,
+    /// `POST /auth/mfa/totp/setup`.
+    TotpSetup,
+    /// `POST /auth/mfa/totp/disable`.
+    TotpDisable,
+    /// `POST /auth/mfa/recovery-codes`.
+    RecoveryCodes,
 }
 
 impl LimitedRoute {
     /// Every limited route.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 12] = [
         Self::Register,
         Self::Login,
         Self::Refresh,
@@ -58,6 +68,11 @@ impl LimitedRoute {
         Self::PasswordResetConfirm,
         Self::VerifyEmail,
         Self::VerifyEmailResend,
+        Self::MfaVerify,
+        Self::TotpConfirm,
+        Self::TotpSetup,
+        Self::TotpDisable,
+        Self::RecoveryCodes,
     ];
 
     /// The limited route a request is for, if any (all of them are `POST`s).
@@ -78,6 +93,11 @@ impl LimitedRoute {
             Self::PasswordResetConfirm => "/auth/password-reset/confirm",
             Self::VerifyEmail => "/auth/verify-email",
             Self::VerifyEmailResend => "/auth/verify-email/resend",
+            Self::MfaVerify => "/auth/mfa/verify",
+            Self::TotpConfirm => "/auth/mfa/totp/confirm",
+            Self::TotpSetup => "/auth/mfa/totp/setup",
+            Self::TotpDisable => "/auth/mfa/totp/disable",
+            Self::RecoveryCodes => "/auth/mfa/recovery-codes",
         }
     }
 
@@ -90,6 +110,11 @@ impl LimitedRoute {
             Self::PasswordResetConfirm => "password-reset-confirm",
             Self::VerifyEmail => "verify-email",
             Self::VerifyEmailResend => "verify-email-resend",
+            Self::MfaVerify => "mfa-verify",
+            Self::TotpConfirm => "totp-confirm",
+            Self::TotpSetup => "totp-setup",
+            Self::TotpDisable => "totp-disable",
+            Self::RecoveryCodes => "recovery-codes",
         }
     }
 }
@@ -107,6 +132,10 @@ pub struct RateLimitSettings {
     pub mail_requests: u64,
     /// The window of `mail_requests`.
     pub mail_request_window: Duration,
+    /// Wrong second factors per account in one window (0 = no limit).
+    pub mfa_failures: u64,
+    /// The window of `mfa_failures`.
+    pub mfa_failure_window: Duration,
 }
 
 /// What a mail request asks to be sent.
@@ -274,6 +303,30 @@ impl RateLimits {
         Ok(())
     }
 
+    /// Counts a second-factor attempt for `patient_id` (from anywhere: whoever has the password
+    /// may have many addresses): `429` while that account has had too many wrong ones.
+    pub async fn begin_second_factor(&self, patient_id: i32) -> Result<LoginAttempt, ApiError> {
+        let max = self.settings.mfa_failures;
+        if max == 0 {
+            return Ok(LoginAttempt { token: None });
+        }
+        let counted = self
+            .store
+            .hit(
+                format!("mfa:{patient_id}"),
+                max,
+                self.settings.mfa_failure_window,
+            )
+            .await;
+        if counted.allowed {
+            Ok(LoginAttempt {
+                token: Some(counted.token),
+            })
+        } else {
+            Err(ApiError::rate_limited(counted.retry_after_seconds))
+        }
+    }
+
     /// Takes a login attempt back: it succeeded, so it was no failure.
     pub async fn login_succeeded(&self, attempt: LoginAttempt) {
         if let Some(token) = attempt.token {
@@ -343,6 +396,8 @@ mod tests {
             login_failure_window: Duration::from_secs(300),
             mail_requests: 2,
             mail_request_window: Duration::from_secs(3600),
+            mfa_failures: 0,
+            mfa_failure_window: Duration::from_secs(900),
         }
     }
 

@@ -6,12 +6,15 @@ use actix_web::http::header::{ACCEPT_LANGUAGE, USER_AGENT};
 use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use service::mail::Language;
-use service::{ClientInfo, Credentials, FieldErrors, LoginId, RegistrationForm, ServiceError};
+use service::{
+    ClientInfo, Credentials, FieldErrors, LoginId, LoginOutcome, RegistrationForm, ServiceError,
+};
 
 use crate::access_log::note_patient;
 use crate::dto::{
-    ChangePasswordRequest, LoginRequest, MessageResponse, ProfileResponse, RefreshRequest,
-    RegisterRequest, SessionResponse, SessionsResponse, TokenResponse,
+    ChangePasswordRequest, LoginRequest, LoginResponse, MessageResponse, MfaRequiredResponse,
+    ProfileResponse, RefreshRequest, RegisterRequest, SessionResponse, SessionsResponse,
+    TokenResponse,
 };
 use crate::error::ApiError;
 use crate::guard::{Authenticated, BearerToken};
@@ -260,7 +263,8 @@ async fn register(
     tag = "auth",
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Logged in.", body = TokenResponse),
+        (status = 200, description = "Logged in (the token response), or, with a second factor \
+            on, the second step (`mfa_required`).", body = LoginResponse),
         (status = 400, response = InvalidJson),
         (status = 401, response = InvalidCredentials),
         (status = 403, response = EmailNotVerified),
@@ -285,10 +289,9 @@ async fn login(
         .begin_login(login_name(&credentials.login), address)
         .await?;
     match state.auth.login(&state.db, credentials, &client).await {
-        Ok(grant) => {
+        Ok(outcome) => {
             state.limits.login_succeeded(attempt).await;
-            note_patient(&req, grant.profile.patient.patient_id.into());
-            Ok(HttpResponse::Ok().json(TokenResponse::from(grant)))
+            Ok(login_answer(&req, outcome))
         }
         // Only a wrong password or unknown account counts against the account.
         Err(error @ ServiceError::InvalidCredentials) => Err(error.into()),
@@ -351,6 +354,20 @@ async fn logout(
     Ok(HttpResponse::Ok().json(MessageResponse {
         message: "logged out",
     }))
+}
+
+/// The answer of a login whose password was right: the token response, or the second step.
+pub(crate) fn login_answer(req: &HttpRequest, outcome: LoginOutcome) -> HttpResponse {
+    let body = match outcome {
+        LoginOutcome::Granted(grant) => {
+            note_patient(req, grant.profile.patient.patient_id.into());
+            LoginResponse::Tokens(Box::new(TokenResponse::from(*grant)))
+        }
+        LoginOutcome::SecondFactorRequired(challenge) => {
+            LoginResponse::SecondFactor(MfaRequiredResponse::from(challenge))
+        }
+    };
+    HttpResponse::Ok().json(body)
 }
 
 /// `email` wins over `username`, as in the Flask backend; blank values count as missing.

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod docs;
 pub mod health;
+pub mod mfa;
 pub mod recovery;
 
 use std::collections::BTreeMap;
@@ -59,6 +60,7 @@ pub fn operations() -> Vec<Operation> {
     let mut all = health::operations();
     all.extend(auth::operations());
     all.extend(recovery::operations());
+    all.extend(mfa::operations());
     all.extend(docs::operations());
     all
 }

@@ -5,9 +5,8 @@ use secrecy::{ExposeSecret, SecretString};
 use service::validation::parse_email;
 use service::{FieldErrors, VerificationRequest};
 
-use crate::access_log::note_patient;
 use crate::dto::{
-    MessageResponse, PasswordResetConfirmRequest, PasswordResetRequest, TokenResponse,
+    LoginResponse, MessageResponse, PasswordResetConfirmRequest, PasswordResetRequest,
     VerifyEmailRequest,
 };
 use crate::error::ApiError;
@@ -18,7 +17,7 @@ use crate::openapi::{
     PayloadTooLarge, RateLimited, ServiceUnavailable, UnsupportedMediaType, ValidationFailed,
 };
 use crate::rate_limit::MailRequest;
-use crate::routes::auth::client_info;
+use crate::routes::auth::{client_info, login_answer};
 use crate::routes::Operation;
 use crate::state::AppState;
 
@@ -86,8 +85,8 @@ async fn request_password_reset(
     tag = "recovery",
     request_body = PasswordResetConfirmRequest,
     responses(
-        (status = 200, description = "Password set; every earlier session ended; a new token pair.",
-            body = TokenResponse),
+        (status = 200, description = "Password set; every earlier session ended; a new token pair, \
+            or, with a second factor on, the second step (`mfa_required`).", body = LoginResponse),
         (status = 400, response = InvalidJsonOrResetToken),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -119,8 +118,7 @@ async fn confirm_password_reset(
         .auth
         .confirm_password_reset(&state.db, &token, new_password, &client_info(&state, &req))
         .await?;
-    note_patient(&req, grant.profile.patient.patient_id.into());
-    Ok(HttpResponse::Ok().json(TokenResponse::from(grant)))
+    Ok(login_answer(&req, grant))
 }
 
 /// Marks the address a verification link was mailed to as verified.

@@ -11,6 +11,7 @@ mod hostile_input;
 mod login;
 mod logout;
 mod mail_server;
+mod mfa;
 mod migrations;
 mod openapi;
 mod outage;

@@ -177,6 +177,14 @@ async fn recording_connection(url: &str) -> (DatabaseConnection, Arc<Mutex<Vec<S
     (connection, recorded)
 }
 
+/// The token grant of a login without a second factor.
+fn granted(outcome: service::LoginOutcome) -> service::TokenGrant {
+    match outcome {
+        service::LoginOutcome::Granted(grant) => *grant,
+        service::LoginOutcome::SecondFactorRequired(_) => panic!("no second factor here"),
+    }
+}
+
 fn secret(s: &str) -> SecretString {
     SecretString::from(s.to_owned())
 }
@@ -214,7 +222,7 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
         login: LoginId::Email("one@example.com".into()),
         password: secret("correct-horse-battery"),
     };
-    let second = auth.login(db, by_email, &client).await.expect("login");
+    let second = granted(auth.login(db, by_email, &client).await.expect("login"));
     let by_username = Credentials {
         login: LoginId::Username("one".into()),
         password: secret("correct-horse-battery"),
@@ -270,8 +278,8 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
         .await
         .expect("second session");
     auth.sessions(db, &other).await.expect("sessions");
-    let third = auth
-        .login(
+    let third = granted(
+        auth.login(
             db,
             Credentials {
                 login: LoginId::Email("one@example.com".into()),
@@ -280,7 +288,8 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
             &client,
         )
         .await
-        .expect("login");
+        .expect("login"),
+    );
     let third_who = auth
         .authenticate(db, third.access_token.expose_secret())
         .await
@@ -298,8 +307,8 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
     .await
     .expect("change password");
     auth.logout(db, &other, &client).await.expect("logout");
-    let fourth = auth
-        .login(
+    let fourth = granted(
+        auth.login(
             db,
             Credentials {
                 login: LoginId::Email("one@example.com".into()),
@@ -308,7 +317,8 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
             &client,
         )
         .await
-        .expect("login");
+        .expect("login"),
+    );
     let fourth_who = auth
         .authenticate(db, fourth.access_token.expose_secret())
         .await
@@ -335,6 +345,7 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
     auth.login(db, legacy, &client).await.expect("legacy login");
 
     recovery_scenarios(&auth, db, native, &client, &clock).await;
+    second_factor_scenarios(&auth, db, &client, &clock).await;
 
     let operator_made =
         service::NewPatient::parse(form("operator@example.com", None)).expect("valid");
@@ -357,6 +368,114 @@ async fn queued_token(native: &database::Db, kind: &str, page: &str) -> SecretSt
         .expect("a queued message");
     let message: String = row.try_get_by_index(0).expect("text");
     secret(&crate::mail_server::link_token(&message, page))
+}
+
+/// The second factor: setup, confirm, the login's second step by code and by recovery code, new
+/// codes, turning it off, the operator's reset.
+async fn second_factor_scenarios(
+    auth: &AuthService,
+    db: &DatabaseConnection,
+    client: &ClientInfo,
+    clock: &Arc<ManualClock>,
+) {
+    let registered = auth
+        .register(
+            db,
+            RegistrationForm {
+                name: Some("Two Factor".into()),
+                email: Some("mfa@example.com".into()),
+                password: Some(secret("correct-horse-battery")),
+                username: None,
+            },
+            client,
+        )
+        .await
+        .expect("register");
+    let who = auth
+        .authenticate(db, registered.access_token.expose_secret())
+        .await
+        .expect("authenticate");
+    let setup = auth.totp_setup(db, &who).await.expect("setup");
+    auth.mfa_status(db, &who).await.expect("status");
+    let base32 = setup.secret.expose_secret().to_owned();
+    let code_now = |offset: i64| {
+        secret(
+            &service::mfa::totp::code_from_base32(&base32, clock.now().timestamp() + offset)
+                .expect("code"),
+        )
+    };
+    let codes = auth
+        .totp_confirm(db, &who, &code_now(0), client)
+        .await
+        .expect("confirm");
+    let login = || Credentials {
+        login: LoginId::Email("mfa@example.com".into()),
+        password: secret("correct-horse-battery"),
+    };
+    let challenge = match auth.login(db, login(), client).await.expect("login") {
+        service::LoginOutcome::SecondFactorRequired(challenge) => challenge,
+        service::LoginOutcome::Granted(_) => panic!("a second step"),
+    };
+    auth.mfa_challenge_owner(db, &challenge.mfa_token)
+        .await
+        .expect("owner");
+    assert!(auth
+        .complete_login(
+            db,
+            &challenge.mfa_token,
+            service::SecondFactorProof::Code(secret("000000")),
+            client
+        )
+        .await
+        .is_err());
+    clock.advance(Duration::seconds(30));
+    auth.complete_login(
+        db,
+        &challenge.mfa_token,
+        service::SecondFactorProof::Code(code_now(0)),
+        client,
+    )
+    .await
+    .expect("second step by code");
+    let challenge = match auth.login(db, login(), client).await.expect("login") {
+        service::LoginOutcome::SecondFactorRequired(challenge) => challenge,
+        service::LoginOutcome::Granted(_) => panic!("a second step"),
+    };
+    let by_code = auth
+        .complete_login(
+            db,
+            &challenge.mfa_token,
+            service::SecondFactorProof::RecoveryCode(codes[0].clone()),
+            client,
+        )
+        .await
+        .expect("second step by recovery code");
+    let who = auth
+        .authenticate(db, by_code.access_token.expose_secret())
+        .await
+        .expect("authenticate");
+    auth.regenerate_recovery_codes(
+        db,
+        &who,
+        secret("correct-horse-battery"),
+        service::SecondFactorProof::RecoveryCode(codes[1].clone()),
+        client,
+    )
+    .await
+    .expect("new recovery codes");
+    clock.advance(Duration::seconds(30));
+    auth.totp_disable(
+        db,
+        &who,
+        secret("correct-horse-battery"),
+        service::SecondFactorProof::Code(code_now(0)),
+        client,
+    )
+    .await
+    .expect("disable");
+    auth.reset_mfa(db, "mfa@example.com")
+        .await
+        .expect("operator reset");
 }
 
 /// Reset, verification and their mail: requests, links, the delivery worker's claims.

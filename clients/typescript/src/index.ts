@@ -8,6 +8,10 @@ export type { components, operations, paths } from "./schema";
 
 type Schemas = components["schemas"];
 export type TokenResponse = Schemas["TokenResponse"];
+/** What `POST /auth/login` and `POST /auth/password-reset/confirm` answer: tokens, or the second step. */
+export type LoginResponse = Schemas["LoginResponse"];
+/** The second step of a login: no tokens yet, only the `mfa_token` for `POST /auth/mfa/verify`. */
+export type MfaRequired = Schemas["MfaRequiredResponse"];
 export type Profile = Schemas["ProfileResponse"];
 export type Doctor = Schemas["DoctorResponse"];
 export type Caregiver = Schemas["CaregiverResponse"];
@@ -21,7 +25,25 @@ export type ChangePasswordRequest = Schemas["ChangePasswordRequest"];
 export type PasswordResetRequest = Schemas["PasswordResetRequest"];
 export type PasswordResetConfirmRequest = Schemas["PasswordResetConfirmRequest"];
 export type VerifyEmailRequest = Schemas["VerifyEmailRequest"];
-/** `{"message": "…"}`: logout, the reset request (202), verify-email, the verification resend (202). */
+export type TotpConfirmRequest = Schemas["TotpConfirmRequest"];
+/** `GET /auth/mfa`: whether authenticator-app codes are on, and how many recovery codes are left. */
+export type MfaStatus = Schemas["MfaStatusResponse"];
+/** `POST /auth/mfa/totp/setup`: the secret, its `otpauth://` URI and that URI as a QR code (SVG). */
+export type TotpSetup = Schemas["TotpSetupResponse"];
+/** Ten single-use recovery codes (`totp/confirm`, `recovery-codes`): the server shows them once. */
+export type RecoveryCodes = Schemas["RecoveryCodesResponse"];
+/**
+ * Exactly one second factor: a code of the authenticator app, or a recovery code. (The served
+ * schema lists both `code` and `recovery_code` as required; the server answers 422 unless
+ * exactly one is given, so these types say what it accepts, and the *Body helpers below
+ * convert them for the generated operations.)
+ */
+export type SecondFactor = { code: string; recovery_code?: never } | { recovery_code: string; code?: never };
+/** `POST /auth/mfa/verify`: the login's `mfa_token` and one factor. */
+export type MfaVerifyRequest = { mfa_token: string } & SecondFactor;
+/** `POST /auth/mfa/totp/disable` and `POST /auth/mfa/recovery-codes`: the password and one factor. */
+export type MfaChangeRequest = { password: string } & SecondFactor;
+/** `{"message": "…"}`: logout, the reset request (202), verify-email, the verification resend (202), totp/disable. */
 export type MessageResponse = Schemas["MessageResponse"];
 
 export type PatientAuthClient = Client<paths>;
@@ -38,7 +60,9 @@ export function createPatientAuthClient(
  * `isErrorCode(error, "invalid_reset_token")` after `POST /auth/password-reset/confirm` or
  * `/auth/verify-email` (400: the link is used, expired, superseded or forged), or
  * `isErrorCode(error, "email_not_verified")` after `POST /auth/login` (403, only when the server
- * runs with REQUIRE_VERIFIED_EMAIL=true).
+ * runs with REQUIRE_VERIFIED_EMAIL=true). After `POST /auth/mfa/verify`, both 401s:
+ * `"invalid_credentials"` is a wrong or used code (the same `mfa_token` may try again),
+ * `"invalid_token"` a used or expired `mfa_token` (log in again).
  */
 export function isErrorCode<C extends ErrorCode>(error: unknown, ...codes: C[]): error is ErrorBody & { error: C } {
   return (
@@ -58,4 +82,32 @@ export function isErrorCode<C extends ErrorCode>(error: unknown, ...codes: C[]):
 export function tokenFromFragment(fragment: string): string | null {
   const token = new URLSearchParams(fragment.replace(/^#/, "")).get("token");
   return token ? token : null;
+}
+
+/**
+ * True when a login's answer (or a password reset's) is the second step rather than tokens:
+ * show a form for a code, then `POST /auth/mfa/verify` with `mfa_token` (5 minutes, once).
+ */
+export function isMfaRequired(answer: LoginResponse): answer is MfaRequired {
+  return "mfa_required" in answer && answer.mfa_required === true;
+}
+
+/**
+ * What a patient typed in one field for "a code from the app or a recovery code", as the body
+ * field it belongs in: six digits (spaces allowed, as apps show "123 456") are an app code,
+ * anything else a recovery code (sent as typed: the server ignores case, spaces and dashes).
+ */
+export function secondFactor(typed: string): SecondFactor {
+  const digits = typed.replace(/\s+/g, "");
+  return /^\d{6}$/.test(digits) ? { code: digits } : { recovery_code: typed.trim() };
+}
+
+/** The body of `POST /auth/mfa/verify`, typed as the generated operation wants it (see SecondFactor). */
+export function mfaVerifyBody(request: MfaVerifyRequest): Schemas["MfaVerifyRequest"] {
+  return request as Schemas["MfaVerifyRequest"];
+}
+
+/** The body of `POST /auth/mfa/totp/disable` and `/auth/mfa/recovery-codes` (see SecondFactor). */
+export function mfaChangeBody(request: MfaChangeRequest): Schemas["MfaChangeRequest"] {
+  return request as Schemas["MfaChangeRequest"];
 }

@@ -95,6 +95,114 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's second factors. */
+        get: operations["status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/mfa/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ten new recovery codes (the old ones stop working), with the password and a fresh factor. */
+        post: operations["regenerate_recovery_codes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/mfa/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Turns codes on with one the app shows now; answers ten single-use recovery codes, shown once. */
+        post: operations["totp_confirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/mfa/totp/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Turns codes off (and drops the recovery codes), with the password and a fresh second factor. */
+        post: operations["totp_disable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/mfa/totp/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new secret for an authenticator app, with its `otpauth://` URI and QR code; codes are on
+         *     only after `confirm`.
+         */
+        post: operations["totp_setup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/mfa/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Completes a login with its second factor: the `mfa_token` and a code or a recovery code. A
+         *     recovery code also ends every other session and mails the patient.
+         */
+        post: operations["verify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/password-reset/confirm": {
         parameters: {
             query?: never;
@@ -403,7 +511,7 @@ export interface components {
          *     request from an origin `CORS_ORIGINS` does not list.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_reset_token" | "email_not_verified" | "invalid_credentials" | "missing_token" | "invalid_token" | "token_expired" | "token_revoked" | "not_found" | "method_not_allowed" | "cors_refused" | "email_taken" | "username_taken" | "profile_not_empty" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "rate_limited" | "service_unavailable" | "internal";
+        ErrorCode: "invalid_json" | "invalid_reset_token" | "email_not_verified" | "invalid_credentials" | "missing_token" | "invalid_token" | "token_expired" | "token_revoked" | "not_found" | "method_not_allowed" | "cors_refused" | "email_taken" | "username_taken" | "profile_not_empty" | "mfa_already_enabled" | "mfa_not_set_up" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "rate_limited" | "service_unavailable" | "internal";
         /** @description `POST /auth/login`: `email` or `username`, and `password`. */
         LoginRequest: {
             /**
@@ -423,6 +531,8 @@ export interface components {
              */
             username?: string | null;
         };
+        /** @description A login's answer: the token response, or the second step. */
+        LoginResponse: components["schemas"]["TokenResponse"] | components["schemas"]["MfaRequiredResponse"];
         /** @description `{"message": "…"}`. */
         MessageResponse: {
             /**
@@ -430,6 +540,75 @@ export interface components {
              * @example logged out
              */
             message: string;
+        };
+        /**
+         * @description `POST /auth/mfa/totp/disable` and `POST /auth/mfa/recovery-codes`: the password and a fresh
+         *     second factor.
+         */
+        MfaChangeRequest: {
+            /**
+             * @description Six digits of the authenticator app (exactly one of this and `recovery_code`).
+             * @example 123456
+             */
+            code?: string | null;
+            /**
+             * Format: password
+             * @description The current password.
+             * @example secret-pass
+             */
+            password: string;
+            /**
+             * @description One of the recovery codes.
+             * @example abcde-fghjk
+             */
+            recovery_code?: string | null;
+        };
+        /** @description The answer of a login (or a password reset) with a second factor on: no tokens yet. */
+        MfaRequiredResponse: {
+            /**
+             * @description What completes it.
+             * @example [
+             *       "totp",
+             *       "recovery_code"
+             *     ]
+             */
+            methods: string[];
+            /**
+             * @description Always `true`.
+             * @example true
+             */
+            mfa_required: boolean;
+            /**
+             * @description For `POST /auth/mfa/verify` only: 5 minutes, once, and no access token anywhere.
+             * @example Zk1mQS10b2tlbi1leGFtcGxlLTAwMDAwMDAwMDAwMDE
+             */
+            mfa_token: string;
+        };
+        /** @description `GET /auth/mfa`: the caller's second factors. */
+        MfaStatusResponse: {
+            /**
+             * Format: int64
+             * @description Unused recovery codes.
+             * @example 10
+             */
+            recovery_codes_left: number;
+            /** @description Whether authenticator-app codes are on. */
+            totp: boolean;
+        };
+        /** @description `POST /auth/mfa/verify`: the `mfa_token` and one factor. */
+        MfaVerifyRequest: {
+            /**
+             * @description Six digits of the authenticator app (exactly one of this and `recovery_code`).
+             * @example 123456
+             */
+            code?: string | null;
+            /** @description From the login's answer. */
+            mfa_token: string;
+            /**
+             * @description One of the recovery codes (ends every other session).
+             * @example abcde-fghjk
+             */
+            recovery_code?: string | null;
         };
         /** @description `POST /auth/password-reset/confirm`. */
         PasswordResetConfirmRequest: {
@@ -551,6 +730,17 @@ export interface components {
              */
             username: string | null;
         };
+        /** @description Ten recovery codes, shown this once. */
+        RecoveryCodesResponse: {
+            /**
+             * @description Each works once.
+             * @example [
+             *       "abcde-fghjk",
+             *       "mnpqr-stuvw"
+             *     ]
+             */
+            recovery_codes: string[];
+        };
         /** @description `POST /auth/refresh`. */
         RefreshRequest: {
             /** @description The refresh token of the last token response (it works once). */
@@ -586,6 +776,14 @@ export interface components {
         };
         /** @description One signed-in device. */
         SessionResponse: {
+            /**
+             * @description How the patient signed in (RFC 8176): `["pwd"]`, `["pwd", "otp"]`; empty for sessions
+             *     from before the second factor existed.
+             * @example [
+             *       "pwd"
+             *     ]
+             */
+            amr: string[];
             /**
              * Format: date-time
              * @description When the patient signed in.
@@ -663,6 +861,32 @@ export interface components {
              * @example Bearer
              */
             token_type: string;
+        };
+        /** @description `POST /auth/mfa/totp/confirm`. */
+        TotpConfirmRequest: {
+            /**
+             * @description Six digits the app shows now.
+             * @example 123456
+             */
+            code: string;
+        };
+        /** @description `POST /auth/mfa/totp/setup`: what the authenticator app is set up with. */
+        TotpSetupResponse: {
+            /**
+             * @description The `otpauth://` URI the QR code holds.
+             * @example otpauth://totp/patient-auth:ahmed%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=patient-auth
+             */
+            otpauth_uri: string;
+            /**
+             * @description The QR code, as SVG made on the server.
+             * @example <svg xmlns="http://www.w3.org/2000/svg" …></svg>
+             */
+            qr_svg: string;
+            /**
+             * @description The secret, base32, for typing into the app.
+             * @example JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+             */
+            secret: string;
         };
         /** @description `POST /auth/verify-email`. */
         VerifyEmailRequest: {
@@ -844,6 +1068,61 @@ export interface components {
                  *       "message": "Too many attempts. Try again in 1800 seconds."
                  *     }
                  */
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description Codes are on already (setup), or no authenticator app is set up (confirm, disable, new recovery codes). */
+        MfaConflict: {
+            headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
+                /** @description `no-store`. */
+                "Cache-Control"?: "no-store";
+                /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                "X-Request-Id"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many wrong second factors for this account from anywhere (`MFA_FAILURE_LIMIT` per `MFA_FAILURE_WINDOW_SECONDS`; shared by verify, confirm, disable and new recovery codes). */
+        MfaRateLimited: {
+            headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
+                /** @description `no-store`. */
+                "Cache-Control"?: "no-store";
+                /** @description Seconds to wait before trying again. */
+                "Retry-After"?: number;
+                /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                "X-Request-Id"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "rate_limited",
+                 *       "message": "Too many attempts. Try again in 600 seconds."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description The code or recovery code is wrong or used (`invalid_credentials`), or the `mfa_token` is unknown, used or expired (`invalid_token`). */
+        MfaRejected: {
+            headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
+                /** @description `no-store`. */
+                "Cache-Control"?: "no-store";
+                /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
+                "WWW-Authenticate"?: string;
+                /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                "X-Request-Id"?: string;
+                [name: string]: unknown;
+            };
+            content: {
                 "application/json": components["schemas"]["ErrorBody"];
             };
         };
@@ -1205,7 +1484,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Logged in. */
+            /** @description Logged in (the token response), or, with a second factor on, the second step (`mfa_required`). */
             200: {
                 headers: {
                     /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
@@ -1221,7 +1500,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenResponse"];
+                    "application/json": components["schemas"]["LoginResponse"];
                 };
             };
             /** @description The body is not JSON, not an object, or a field has the wrong JSON type. */
@@ -1507,7 +1786,36 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    confirm_password_reset: {
+    status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's second factors. */
+            200: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaStatusResponse"];
+                };
+            };
+            401: components["responses"]["BearerRejected"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    regenerate_recovery_codes: {
         parameters: {
             query?: never;
             header?: never;
@@ -1516,11 +1824,706 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["PasswordResetConfirmRequest"];
+                "application/json": components["schemas"]["MfaChangeRequest"];
             };
         };
         responses: {
-            /** @description Password set; every earlier session ended; a new token pair. */
+            /** @description New recovery codes, shown once. */
+            200: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodesResponse"];
+                };
+            };
+            /** @description The body is not JSON, not an object, or a field has the wrong JSON type. */
+            400: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_json",
+                     *       "message": "`email` has the wrong JSON type: expected a string."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The bearer token is not accepted, or `current_password` is wrong. */
+            401: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
+                    "WWW-Authenticate"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Codes are on already (setup), or no authenticator app is set up (confirm, disable, new recovery codes). */
+            409: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `MAX_BODY_BYTES` (16 KiB by default). */
+            413: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "payload_too_large",
+                     *       "message": "The request body is larger than 16384 bytes."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`application/json` or `application/*+json`). */
+            415: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unsupported_media_type",
+                     *       "message": "The request body must be JSON, sent with `Content-Type: application/json`."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed JSON whose fields break the rules; `fields` names each. */
+            422: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "validation_failed",
+                     *       "fields": {
+                     *         "email": "is not a valid email address"
+                     *       },
+                     *       "message": "Some fields are missing or invalid."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many wrong second factors for this account from anywhere (`MFA_FAILURE_LIMIT` per `MFA_FAILURE_WINDOW_SECONDS`; shared by verify, confirm, disable and new recovery codes). */
+            429: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many attempts. Try again in 600 seconds."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    totp_confirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpConfirmRequest"];
+            };
+        };
+        responses: {
+            /** @description Codes are on; keep these recovery codes. */
+            200: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodesResponse"];
+                };
+            };
+            /** @description The body is not JSON, not an object, or a field has the wrong JSON type. */
+            400: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_json",
+                     *       "message": "`email` has the wrong JSON type: expected a string."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The bearer token is not accepted, or `current_password` is wrong. */
+            401: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
+                    "WWW-Authenticate"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Codes are on already (setup), or no authenticator app is set up (confirm, disable, new recovery codes). */
+            409: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `MAX_BODY_BYTES` (16 KiB by default). */
+            413: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "payload_too_large",
+                     *       "message": "The request body is larger than 16384 bytes."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`application/json` or `application/*+json`). */
+            415: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unsupported_media_type",
+                     *       "message": "The request body must be JSON, sent with `Content-Type: application/json`."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed JSON whose fields break the rules; `fields` names each. */
+            422: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "validation_failed",
+                     *       "fields": {
+                     *         "email": "is not a valid email address"
+                     *       },
+                     *       "message": "Some fields are missing or invalid."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many wrong second factors for this account from anywhere (`MFA_FAILURE_LIMIT` per `MFA_FAILURE_WINDOW_SECONDS`; shared by verify, confirm, disable and new recovery codes). */
+            429: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many attempts. Try again in 600 seconds."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    totp_disable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MfaChangeRequest"];
+            };
+        };
+        responses: {
+            /** @description Codes are off. */
+            200: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "authenticator-app codes are off"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MessageResponse"];
+                };
+            };
+            /** @description The body is not JSON, not an object, or a field has the wrong JSON type. */
+            400: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_json",
+                     *       "message": "`email` has the wrong JSON type: expected a string."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The bearer token is not accepted, or `current_password` is wrong. */
+            401: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
+                    "WWW-Authenticate"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Codes are on already (setup), or no authenticator app is set up (confirm, disable, new recovery codes). */
+            409: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `MAX_BODY_BYTES` (16 KiB by default). */
+            413: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "payload_too_large",
+                     *       "message": "The request body is larger than 16384 bytes."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`application/json` or `application/*+json`). */
+            415: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unsupported_media_type",
+                     *       "message": "The request body must be JSON, sent with `Content-Type: application/json`."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed JSON whose fields break the rules; `fields` names each. */
+            422: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "validation_failed",
+                     *       "fields": {
+                     *         "email": "is not a valid email address"
+                     *       },
+                     *       "message": "Some fields are missing or invalid."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many wrong second factors for this account from anywhere (`MFA_FAILURE_LIMIT` per `MFA_FAILURE_WINDOW_SECONDS`; shared by verify, confirm, disable and new recovery codes). */
+            429: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many attempts. Try again in 600 seconds."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    totp_setup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Set the app up with this (shown once). */
+            200: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpSetupResponse"];
+                };
+            };
+            /** @description No bearer token, or one that is malformed, forged, expired or of an ended session. */
+            401: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
+                    "WWW-Authenticate"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Codes are on already (setup), or no authenticator app is set up (confirm, disable, new recovery codes). */
+            409: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    verify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MfaVerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in. */
             200: {
                 headers: {
                     /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
@@ -1537,6 +2540,193 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description The body is not JSON, not an object, or a field has the wrong JSON type. */
+            400: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_json",
+                     *       "message": "`email` has the wrong JSON type: expected a string."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The code or recovery code is wrong or used (`invalid_credentials`), or the `mfa_token` is unknown, used or expired (`invalid_token`). */
+            401: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
+                    "WWW-Authenticate"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `MAX_BODY_BYTES` (16 KiB by default). */
+            413: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "payload_too_large",
+                     *       "message": "The request body is larger than 16384 bytes."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`application/json` or `application/*+json`). */
+            415: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unsupported_media_type",
+                     *       "message": "The request body must be JSON, sent with `Content-Type: application/json`."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed JSON whose fields break the rules; `fields` names each. */
+            422: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "validation_failed",
+                     *       "fields": {
+                     *         "email": "is not a valid email address"
+                     *       },
+                     *       "message": "Some fields are missing or invalid."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many wrong second factors for this account from anywhere (`MFA_FAILURE_LIMIT` per `MFA_FAILURE_WINDOW_SECONDS`; shared by verify, confirm, disable and new recovery codes). */
+            429: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many attempts. Try again in 600 seconds."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    confirm_password_reset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetConfirmRequest"];
+            };
+        };
+        responses: {
+            /** @description Password set; every earlier session ended; a new token pair, or, with a second factor on, the second step (`mfa_required`). */
+            200: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginResponse"];
                 };
             };
             /** @description The body is not JSON or has a field of the wrong type, or the token is unknown, used, superseded by a newer link, forged or expired (one code for all). */

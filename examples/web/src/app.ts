@@ -1,14 +1,21 @@
-// What the page does: the signed-out forms, or the signed-in page (profile, sessions, the
-// planned renewal, log out); and the pages of account recovery, which mailed links open. Two
-// clients: `publicApi` sends no token (register, log in, refresh, the recovery calls); `api`
-// adds the access token and renews it on 401 token_expired.
+// What the page does: the signed-out forms and a login's second step, or the signed-in page
+// (profile, two-step sign-in, sessions, the planned renewal, log out); and the pages of account
+// recovery, which mailed links open. Two clients: `publicApi` sends no token (register, log in,
+// the second step, refresh, the recovery calls); `api` adds the access token and renews it on
+// 401 token_expired.
 import {
   createPatientAuthClient,
   isErrorCode,
+  isMfaRequired,
+  mfaChangeBody,
+  mfaVerifyBody,
+  secondFactor,
   tokenFromFragment,
   type ErrorBody,
+  type LoginResponse,
+  type MfaRequired,
   type PasswordResetRequest,
-  type TokenResponse,
+  type SecondFactor,
 } from "@patient-auth/client";
 import { authorizedFetch } from "./authorized-fetch";
 import { API_URL } from "./config";
@@ -19,11 +26,19 @@ import { Session } from "./session";
 import type { Outcome } from "./views/forms";
 import { profileView } from "./views/profile";
 import { forgotPasswordView, resetPasswordView, verifyEmailView, type Sent, type VerifyState } from "./views/recovery";
+import { secondStepView } from "./views/second-step";
 import { sessionsView } from "./views/sessions";
 import { signedOutView } from "./views/signed-out";
+import { twoStepSection, type Answer as Answered, type TwoStepActions, type TwoStepSection } from "./views/two-step";
 import { verifyBanner } from "./views/verify-banner";
 
 type Answer = { data?: unknown; error?: ErrorBody };
+
+/** What to tell the patient once signed in, and (a reset) on the second step before that. */
+interface SignInNotices {
+  signedIn?: string;
+  secondStep?: string;
+}
 
 /**
  * The paths the page answers. The server mails PUBLIC_APP_URL/reset-password#token=… and
@@ -82,16 +97,64 @@ export function startApp(root: HTMLElement): void {
     );
   }
 
+  /** A login, registration or reset: signed in, or (codes on) the second step first. */
   async function signIn(
-    call: () => Promise<{ data?: TokenResponse; error?: ErrorBody }>,
-    notice: string | null = null,
+    call: () => Promise<{ data?: LoginResponse; error?: ErrorBody }>,
+    notices: SignInNotices = {},
   ): Promise<Outcome> {
     try {
       const { data, error } = await call();
       if (!data) return error ? withAdvice(error) : "Unexpected answer from the server.";
+      if (isMfaRequired(data)) {
+        showSecondStep(data, notices);
+        return null;
+      }
       session.begin(data);
-      await showSignedIn(notice);
+      await showSignedIn(notices.signedIn ?? null);
       return null;
+    } catch {
+      return describeNetworkFailure();
+    }
+  }
+
+  /** The mfa_token lives in this closure only: for one POST /auth/mfa/verify that succeeds. */
+  function showSecondStep(step: MfaRequired, notices: SignInNotices): void {
+    atHome();
+    show(
+      root,
+      secondStepView(step.methods, notices.secondStep ?? null, {
+        verify: (factor) => verifySecondFactor(step.mfa_token, factor, notices),
+        cancel: () => showSignedOut(),
+      }),
+    );
+  }
+
+  async function verifySecondFactor(mfaToken: string, factor: SecondFactor, notices: SignInNotices): Promise<Outcome> {
+    try {
+      const { data, error } = await publicApi.POST("/auth/mfa/verify", {
+        body: mfaVerifyBody({ mfa_token: mfaToken, ...factor }),
+      });
+      if (data) {
+        session.begin(data);
+        const byRecoveryCode =
+          factor.recovery_code === undefined
+            ? null
+            : "You signed in with a recovery code, which now no longer works. Every other device has been signed out, and we have emailed you about it. Lost your phone? Turn two-step sign-in off and set it up again on a new one.";
+        await showSignedIn([notices.signedIn, byRecoveryCode].filter(Boolean).join(" ") || null);
+        return null;
+      }
+      // Used or past its 5 minutes: only a new login makes a new one.
+      if (isErrorCode(error, "invalid_token")) {
+        showSignedOut("That sign-in took too long (the code must follow the password within 5 minutes). Please log in again.");
+        return null;
+      }
+      // The mfa_token still works: the patient may try again here.
+      if (isErrorCode(error, "invalid_credentials")) {
+        return factor.recovery_code === undefined
+          ? "That code is not right, or was used already. Enter the code your app shows now."
+          : "That recovery code is not right, or was used already.";
+      }
+      return error ?? "Unexpected answer from the server.";
     } catch {
       return describeNetworkFailure();
     }
@@ -120,10 +183,10 @@ export function startApp(root: HTMLElement): void {
         confirm: (new_password) =>
           token === null
             ? Promise.resolve("This page needs the link from the email.")
-            : signIn(
-                () => publicApi.POST("/auth/password-reset/confirm", { body: { token, new_password } }),
-                "Your new password is set. You are signed in here, and signed out on every other device.",
-              ),
+            : signIn(() => publicApi.POST("/auth/password-reset/confirm", { body: { token, new_password } }), {
+                signedIn: "Your new password is set. You are signed in here, and signed out on every other device.",
+                secondStep: "Your new password is set, and every other device is signed out. One more step signs you in here.",
+              }),
       }),
     );
   }
@@ -159,6 +222,8 @@ export function startApp(root: HTMLElement): void {
     const reload = h("button", { type: "button", class: "secondary", "data-testid": "reload" }, "Reload");
     const logout = h("button", { type: "button", "data-testid": "logout" }, "Log out");
     const content = h("div", { "data-testid": "signed-in" });
+    // Made at the first load and kept: a reload must not take away a setup under way.
+    let twoStep: TwoStepSection | null = null;
     const toolbar = h("div", { class: "toolbar" }, renews, reload, logout);
     if (notice) show(root, toolbar, h("p", { class: "notice", role: "status", "data-testid": "signed-in-notice" }, notice), status, content);
     else show(root, toolbar, status, content);
@@ -167,12 +232,16 @@ export function startApp(root: HTMLElement): void {
     const load = async (): Promise<void> => {
       status.textContent = "";
       try {
-        const [me, sessions] = await Promise.all([api.GET("/auth/me"), api.GET("/auth/sessions")]);
-        if (!me.data || !sessions.data) return failed(me.data ? sessions : me);
+        const [me, sessions, mfa] = await Promise.all([api.GET("/auth/me"), api.GET("/auth/sessions"), api.GET("/auth/mfa")]);
+        if (!me.data) return failed(me);
+        if (!sessions.data) return failed(sessions);
+        if (!mfa.data) return failed(mfa);
         const profile = profileView(me.data);
         const list = sessionsView(sessions.data.sessions, endSession);
-        if (me.data.email_verified) show(content, profile, list);
-        else show(content, verifyBanner(me.data.email, resendVerification), profile, list);
+        if (twoStep) twoStep.update(mfa.data);
+        else twoStep = twoStepSection(mfa.data, twoStepActions);
+        if (me.data.email_verified) show(content, profile, twoStep.element, list);
+        else show(content, verifyBanner(me.data.email, resendVerification), profile, twoStep.element, list);
         renews.textContent = session.renewsAt ? `Access token renews at ${session.renewsAt.toLocaleTimeString()}` : "";
       } catch {
         status.textContent = describeNetworkFailure();
@@ -199,6 +268,32 @@ export function startApp(root: HTMLElement): void {
       } catch {
         return describeNetworkFailure();
       }
+    };
+
+    /**
+     * The second step's calls: the answer, or what the section shows. A 401 other than a wrong
+     * password or code means the session ended (failed() shows the forms; null: nothing to show).
+     */
+    const settle = async <T>(call: Promise<{ data?: T; error?: ErrorBody; response: Response }>): Promise<Answered<T>> => {
+      try {
+        const answer = await call;
+        if (answer.data !== undefined) return { ok: answer.data };
+        if (answer.response.status === 401 && !isErrorCode(answer.error, "invalid_credentials")) {
+          failed(answer);
+          return null;
+        }
+        return answer.error ?? `Unexpected ${answer.response.status}.`;
+      } catch {
+        return describeNetworkFailure();
+      }
+    };
+    const twoStepActions: TwoStepActions = {
+      status: () => settle(api.GET("/auth/mfa")),
+      setup: () => settle(api.POST("/auth/mfa/totp/setup")),
+      confirm: (code) => settle(api.POST("/auth/mfa/totp/confirm", { body: { code } })),
+      turnOff: (request) => settle(api.POST("/auth/mfa/totp/disable", { body: mfaChangeBody(request) })),
+      newRecoveryCodes: (request) => settle(api.POST("/auth/mfa/recovery-codes", { body: mfaChangeBody(request) })),
+      secondFactor,
     };
 
     /** A 401 after the renewal means the session was ended elsewhere: back to the forms. */

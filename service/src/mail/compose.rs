@@ -40,6 +40,8 @@ pub enum MailKind {
     EmailVerification,
     /// "Your password was changed."
     PasswordChanged,
+    /// "A recovery code was used to sign in."
+    RecoveryCodeUsed,
 }
 
 impl MailKind {
@@ -49,6 +51,7 @@ impl MailKind {
             Self::PasswordReset => "password_reset",
             Self::EmailVerification => "email_verification",
             Self::PasswordChanged => "password_changed",
+            Self::RecoveryCodeUsed => "recovery_code_used",
         }
     }
 }
@@ -75,6 +78,11 @@ pub enum Notice<'a> {
         /// When.
         at: DateTime<Utc>,
     },
+    /// A recovery code signed the patient in at `at`.
+    RecoveryCodeUsed {
+        /// When.
+        at: DateTime<Utc>,
+    },
 }
 
 impl Notice<'_> {
@@ -84,6 +92,7 @@ impl Notice<'_> {
             Self::PasswordReset { .. } => MailKind::PasswordReset,
             Self::EmailVerification { .. } => MailKind::EmailVerification,
             Self::PasswordChanged { .. } => MailKind::PasswordChanged,
+            Self::RecoveryCodeUsed { .. } => MailKind::RecoveryCodeUsed,
         }
     }
 }
@@ -275,6 +284,32 @@ fn words(identity: &MailIdentity, name: &str, language: Language, notice: &Notic
                 "تم تغيير كلمة مرور حسابك في {} (بالتوقيت العالمي). إذا كنت أنت من قام بذلك، فلا \
                  حاجة لأي إجراء. وإن لم تكن أنت، فاختر كلمة مرور جديدة فورًا من هنا، وتواصل مع \
                  الدعم:",
+                at.format("%Y-%m-%d %H:%M")
+            ),
+            link: Some(format!("{app}/forgot-password")),
+            after_link: Vec::new(),
+        },
+        (Language::English, Notice::RecoveryCodeUsed { at }) => Words {
+            subject: "A recovery code was used to sign in",
+            greeting: format!("Hello {name},"),
+            before_link: format!(
+                "One of your recovery codes was used to sign in to your patient account on {} \
+                 (UTC), and every other device was signed out. If this was you, nothing else is \
+                 needed (each code works once; you can make new ones in the app). If it was \
+                 not, choose a new password at once here, and contact support:",
+                at.format("%Y-%m-%d %H:%M")
+            ),
+            link: Some(format!("{app}/forgot-password")),
+            after_link: Vec::new(),
+        },
+        (Language::Arabic, Notice::RecoveryCodeUsed { at }) => Words {
+            subject: "تم استخدام رمز استرداد لتسجيل الدخول",
+            greeting: format!("مرحبًا {name}،"),
+            before_link: format!(
+                "استُخدم أحد رموز الاسترداد لتسجيل الدخول إلى حسابك في {} (بالتوقيت العالمي)، وتم \
+                 تسجيل الخروج من كل الأجهزة الأخرى. إذا كنت أنت، فلا حاجة لشيء آخر (يعمل كل رمز \
+                 مرة واحدة، ويمكنك إنشاء رموز جديدة في التطبيق). وإن لم تكن أنت، فاختر كلمة مرور \
+                 جديدة فورًا من هنا، وتواصل مع الدعم:",
                 at.format("%Y-%m-%d %H:%M")
             ),
             link: Some(format!("{app}/forgot-password")),

@@ -14,6 +14,27 @@ export function field(label: string, name: string, type: string, autocomplete: s
   return h("label", {}, label, h("input", { name, type, autocomplete, required }));
 }
 
+/**
+ * A field for a one-time code: never spell-checked or capitalised; an app code brings up the
+ * digits on a phone and can be filled in by the phone's own code autofill.
+ */
+export function codeField(label: string, name: string, kind: "app" | "recovery" | "either"): HTMLElement {
+  return h(
+    "label",
+    {},
+    label,
+    h("input", {
+      name,
+      type: "text",
+      autocomplete: kind === "recovery" ? "off" : "one-time-code",
+      inputmode: kind === "app" ? "numeric" : undefined,
+      spellcheck: "false",
+      autocapitalize: "none",
+      required: true,
+    }),
+  );
+}
+
 /** Runs `submit` instead of sending the form; shows its outcome. */
 export function withSubmit(form: HTMLFormElement, submit: () => Promise<Outcome>): HTMLFormElement {
   const error = h("p", { class: "error", role: "alert" });

@@ -12,7 +12,9 @@ export function sessionsView(sessions: DeviceSession[], endSession: (sessionId: 
       h(
         "span",
         { class: "muted" },
-        ` — signed in ${formatDateTime(session.created_at)}, last used ${formatDateTime(session.last_used_at)}` +
+        ` — signed in ${formatDateTime(session.created_at)}` +
+          (session.amr.includes("otp") ? " with a second step" : "") +
+          `, last used ${formatDateTime(session.last_used_at)}` +
           (session.ip ? ` from ${session.ip}` : ""),
       ),
       session.current ? null : endButton(session.session_id, endSession),

@@ -1,0 +1,294 @@
+//! `/auth/mfa/*`: the second factor — authenticator-app codes and recovery codes.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use secrecy::{ExposeSecret, SecretString};
+use service::{FieldErrors, SecondFactorProof, ServiceError};
+
+use crate::dto::{
+    MessageResponse, MfaChangeRequest, MfaStatusResponse, MfaVerifyRequest, RecoveryCodesResponse,
+    TokenResponse, TotpConfirmRequest, TotpSetupResponse,
+};
+use crate::error::ApiError;
+use crate::guard::Authenticated;
+use crate::json_body::JsonBody;
+use crate::openapi::{
+    BearerRejected, CredentialsOrBearerRejected, Internal, InvalidJson, MfaConflict,
+    MfaRateLimited, MfaRejected, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType,
+    ValidationFailed,
+};
+use crate::routes::auth::client_info;
+use crate::routes::Operation;
+use crate::state::AppState;
+
+/// The second-factor operations.
+pub fn operations() -> Vec<Operation> {
+    [
+        Operation::of::<__path_status>(|r| r.to(status)),
+        Operation::of::<__path_totp_setup>(|r| r.to(totp_setup)),
+        Operation::of::<__path_totp_confirm>(|r| r.to(totp_confirm)),
+        Operation::of::<__path_totp_disable>(|r| r.to(totp_disable)),
+        Operation::of::<__path_regenerate_recovery_codes>(|r| r.to(regenerate_recovery_codes)),
+        Operation::of::<__path_verify>(|r| r.to(verify)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// The caller's second factors.
+#[utoipa::path(
+    get,
+    path = "/auth/mfa",
+    tag = "mfa",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's second factors.", body = MfaStatusResponse),
+        (status = 401, response = BearerRejected),
+        (status = 503, response = ServiceUnavailable),
+        (status = 500, response = Internal),
+    )
+)]
+async fn status(
+    state: web::Data<AppState>,
+    Authenticated(who): Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let status = state.auth.mfa_status(&state.db, &who).await?;
+    Ok(HttpResponse::Ok().json(MfaStatusResponse {
+        totp: status.totp,
+        recovery_codes_left: status.recovery_codes_left,
+    }))
+}
+
+/// A new secret for an authenticator app, with its `otpauth://` URI and QR code; codes are on
+/// only after `confirm`.
+#[utoipa::path(
+    post,
+    path = "/auth/mfa/totp/setup",
+    tag = "mfa",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Set the app up with this (shown once).", body = TotpSetupResponse),
+        (status = 401, response = BearerRejected),
+        (status = 409, response = MfaConflict),
+        (status = 503, response = ServiceUnavailable),
+        (status = 500, response = Internal),
+    )
+)]
+async fn totp_setup(
+    state: web::Data<AppState>,
+    Authenticated(who): Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let setup = state.auth.totp_setup(&state.db, &who).await?;
+    Ok(HttpResponse::Ok().json(TotpSetupResponse {
+        secret: setup.secret,
+        otpauth_uri: setup.otpauth_uri,
+        qr_svg: setup.qr_svg,
+    }))
+}
+
+/// Turns codes on with one the app shows now; answers ten single-use recovery codes, shown once.
+#[utoipa::path(
+    post,
+    path = "/auth/mfa/totp/confirm",
+    tag = "mfa",
+    security(("bearer" = [])),
+    request_body = TotpConfirmRequest,
+    responses(
+        (status = 200, description = "Codes are on; keep these recovery codes.", body = RecoveryCodesResponse),
+        (status = 400, response = InvalidJson),
+        (status = 401, response = CredentialsOrBearerRejected),
+        (status = 409, response = MfaConflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = MfaRateLimited),
+        (status = 503, response = ServiceUnavailable),
+        (status = 500, response = Internal),
+    )
+)]
+async fn totp_confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Authenticated(who): Authenticated,
+    JsonBody(body): JsonBody<TotpConfirmRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let code = required(body.code, "code")?;
+    let attempt = state.limits.begin_second_factor(who.patient_id).await?;
+    let codes = state
+        .auth
+        .totp_confirm(&state.db, &who, &code, &client_info(&state, &req))
+        .await;
+    counted(&state, attempt, &codes).await;
+    Ok(HttpResponse::Ok().json(RecoveryCodesResponse {
+        recovery_codes: codes?,
+    }))
+}
+
+/// Turns codes off (and drops the recovery codes), with the password and a fresh second factor.
+#[utoipa::path(
+    post,
+    path = "/auth/mfa/totp/disable",
+    tag = "mfa",
+    security(("bearer" = [])),
+    request_body = MfaChangeRequest,
+    responses(
+        (status = 200, description = "Codes are off.", body = MessageResponse,
+            example = json!({"message": "authenticator-app codes are off"})),
+        (status = 400, response = InvalidJson),
+        (status = 401, response = CredentialsOrBearerRejected),
+        (status = 409, response = MfaConflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = MfaRateLimited),
+        (status = 503, response = ServiceUnavailable),
+        (status = 500, response = Internal),
+    )
+)]
+async fn totp_disable(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Authenticated(who): Authenticated,
+    JsonBody(body): JsonBody<MfaChangeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (password, proof) = change(body)?;
+    let attempt = state.limits.begin_second_factor(who.patient_id).await?;
+    let outcome = state
+        .auth
+        .totp_disable(&state.db, &who, password, proof, &client_info(&state, &req))
+        .await;
+    counted(&state, attempt, &outcome).await;
+    outcome?;
+    Ok(HttpResponse::Ok().json(MessageResponse {
+        message: "authenticator-app codes are off",
+    }))
+}
+
+/// Ten new recovery codes (the old ones stop working), with the password and a fresh factor.
+#[utoipa::path(
+    post,
+    path = "/auth/mfa/recovery-codes",
+    tag = "mfa",
+    security(("bearer" = [])),
+    request_body = MfaChangeRequest,
+    responses(
+        (status = 200, description = "New recovery codes, shown once.", body = RecoveryCodesResponse),
+        (status = 400, response = InvalidJson),
+        (status = 401, response = CredentialsOrBearerRejected),
+        (status = 409, response = MfaConflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = MfaRateLimited),
+        (status = 503, response = ServiceUnavailable),
+        (status = 500, response = Internal),
+    )
+)]
+async fn regenerate_recovery_codes(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Authenticated(who): Authenticated,
+    JsonBody(body): JsonBody<MfaChangeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (password, proof) = change(body)?;
+    let attempt = state.limits.begin_second_factor(who.patient_id).await?;
+    let codes = state
+        .auth
+        .regenerate_recovery_codes(&state.db, &who, password, proof, &client_info(&state, &req))
+        .await;
+    counted(&state, attempt, &codes).await;
+    Ok(HttpResponse::Ok().json(RecoveryCodesResponse {
+        recovery_codes: codes?,
+    }))
+}
+
+/// Completes a login with its second factor: the `mfa_token` and a code or a recovery code. A
+/// recovery code also ends every other session and mails the patient.
+#[utoipa::path(
+    post,
+    path = "/auth/mfa/verify",
+    tag = "mfa",
+    request_body = MfaVerifyRequest,
+    responses(
+        (status = 200, description = "Signed in.", body = TokenResponse),
+        (status = 400, response = InvalidJson),
+        (status = 401, response = MfaRejected),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = MfaRateLimited),
+        (status = 503, response = ServiceUnavailable),
+        (status = 500, response = Internal),
+    )
+)]
+async fn verify(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    JsonBody(body): JsonBody<MfaVerifyRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mfa_token = required(body.mfa_token, "mfa_token")?;
+    let proof = proof(body.code, body.recovery_code)?;
+    let patient_id = state
+        .auth
+        .mfa_challenge_owner(&state.db, &mfa_token)
+        .await?;
+    let attempt = state.limits.begin_second_factor(patient_id).await?;
+    let outcome = state
+        .auth
+        .complete_login(&state.db, &mfa_token, proof, &client_info(&state, &req))
+        .await;
+    counted(&state, attempt, &outcome).await;
+    let grant = outcome?;
+    crate::access_log::note_patient(&req, grant.profile.patient.patient_id.into());
+    Ok(HttpResponse::Ok().json(TokenResponse::from(grant)))
+}
+
+/// Only a wrong factor counts against the account.
+async fn counted<T>(
+    state: &AppState,
+    attempt: crate::rate_limit::LoginAttempt,
+    outcome: &Result<T, ServiceError>,
+) {
+    if !matches!(outcome, Err(ServiceError::InvalidCredentials)) {
+        state.limits.login_succeeded(attempt).await;
+    }
+}
+
+/// A secret field that was sent and is not empty, or a `422` naming it.
+fn required(value: Option<SecretString>, field: &str) -> Result<SecretString, ApiError> {
+    value
+        .filter(|v| !v.expose_secret().is_empty())
+        .ok_or_else(|| {
+            let mut errors = FieldErrors::default();
+            errors.add(field, "is required");
+            ApiError::validation(errors)
+        })
+}
+
+/// Exactly one of `code` and `recovery_code`.
+fn proof(
+    code: Option<SecretString>,
+    recovery_code: Option<SecretString>,
+) -> Result<SecondFactorProof, ApiError> {
+    let present = |v: Option<SecretString>| v.filter(|v| !v.expose_secret().is_empty());
+    match (present(code), present(recovery_code)) {
+        (Some(code), None) => Ok(SecondFactorProof::Code(code)),
+        (None, Some(code)) => Ok(SecondFactorProof::RecoveryCode(code)),
+        (code, _) => {
+            let mut errors = FieldErrors::default();
+            let problem = if code.is_some() {
+                "give either code or recovery_code, not both"
+            } else {
+                "code or recovery_code is required"
+            };
+            errors.add("code", problem);
+            Err(ApiError::validation(errors))
+        }
+    }
+}
+
+/// The password and one factor of a change to the factors.
+fn change(body: MfaChangeRequest) -> Result<(SecretString, SecondFactorProof), ApiError> {
+    let password = required(body.password, "password")?;
+    Ok((password, proof(body.code, body.recovery_code)?))
+}

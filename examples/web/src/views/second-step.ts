@@ -1,0 +1,90 @@
+// The second step of a login, or of a password reset, when the patient has turned on
+// authenticator-app codes: the password was right, and the server answered an mfa_token (app.ts
+// keeps it in a closure, nowhere else) instead of tokens. A code from the app, or one of the
+// recovery codes, finishes the sign-in.
+import type { SecondFactor } from "@patient-auth/client";
+import { formText, h } from "../dom";
+import { codeField, withSubmit, type Outcome } from "./forms";
+
+export interface SecondStepActions {
+  /** Sends the code with the login's mfa_token; null once signed in (the app shows the profile). */
+  verify(factor: SecondFactor): Promise<Outcome>;
+  /** Back to the log-in form. */
+  cancel(): void;
+}
+
+type Method = "totp" | "recovery_code";
+
+/**
+ * `methods` is what the server said completes this login; `notice` is what came before (e.g. a
+ * reset: the new password is set already).
+ */
+export function secondStepView(methods: readonly string[], notice: string | null, actions: SecondStepActions): HTMLElement {
+  const offered = (["totp", "recovery_code"] as const).filter((method) => methods.includes(method));
+  const page = h("section", { class: "recovery", "data-testid": "second-step-page" });
+  const render = (method: Method): void => {
+    page.replaceChildren(
+      ...(notice ? [h("p", { class: "notice", role: "status", "data-testid": "second-step-notice" }, notice)] : []),
+      method === "totp" ? appCodeForm(offered, render, actions) : recoveryCodeForm(offered, render, actions),
+    );
+    page.querySelector("input")?.focus();
+  };
+  render(offered[0] ?? "totp");
+  return page;
+}
+
+function appCodeForm(offered: readonly Method[], switchTo: (method: Method) => void, actions: SecondStepActions): HTMLFormElement {
+  const form = h(
+    "form",
+    { "data-testid": "second-step-form", "data-method": "totp", novalidate: true },
+    h("h2", {}, "Two-step sign-in"),
+    h("p", { class: "muted" }, "Open the authenticator app on your phone and enter the six-digit code it shows for patient-auth."),
+    codeField("Code from your authenticator app", "code", "app"),
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "submit" }, "Sign in"),
+      offered.includes("recovery_code") ? switchButton("Use a recovery code", () => switchTo("recovery_code")) : null,
+      cancelLink(actions),
+    ),
+  );
+  return withSubmit(form, () => actions.verify({ code: formText(form, "code").replace(/\s+/g, "") }));
+}
+
+function recoveryCodeForm(offered: readonly Method[], switchTo: (method: Method) => void, actions: SecondStepActions): HTMLFormElement {
+  const form = h(
+    "form",
+    { "data-testid": "second-step-form", "data-method": "recovery_code", novalidate: true },
+    h("h2", {}, "Use a recovery code"),
+    h(
+      "p",
+      { class: "muted" },
+      "Without your phone, one of the ten codes you saved when you set up the app signs you in. " +
+        "Each works once; using one signs you out on every other device, and we email you about it.",
+    ),
+    codeField("Recovery code", "recovery_code", "recovery"),
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "submit" }, "Sign in"),
+      offered.includes("totp") ? switchButton("Use the code from your app", () => switchTo("totp")) : null,
+      cancelLink(actions),
+    ),
+  );
+  return withSubmit(form, () => actions.verify({ recovery_code: formText(form, "recovery_code").trim() }));
+}
+
+function switchButton(label: string, go: () => void): HTMLButtonElement {
+  const button = h("button", { type: "button", class: "link", "data-testid": "switch-method" }, label);
+  button.addEventListener("click", go);
+  return button;
+}
+
+function cancelLink(actions: SecondStepActions): HTMLElement {
+  const cancel = h("a", { href: "/", "data-testid": "back-to-login" }, "Back to log in");
+  cancel.addEventListener("click", (event) => {
+    event.preventDefault();
+    actions.cancel();
+  });
+  return cancel;
+}

@@ -1,0 +1,579 @@
+//! The second factor: authenticator-app codes and recovery codes. With a factor on, a right
+//! password gets a short-lived, single-use `mfa_token` instead of tokens, and
+//! [`AuthService::complete_login`] trades it, with a code, for the token response.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::prelude::{MfaChallenge, MfaRecoveryCode, MfaTotp, Patient};
+use entity::{mfa_challenge, mfa_recovery_code, mfa_totp, patient};
+use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    TransactionTrait,
+};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::audit::{self, AuditAction, AuditEntry};
+use crate::auth::{AuthService, AuthenticatedPatient, ClientInfo, TokenGrant};
+use crate::error::ServiceError;
+use crate::lookup::patient_by_email;
+use crate::mfa::{qr, recovery_codes, totp, SecretBox};
+use crate::password::Verification;
+use crate::profile;
+use crate::sessions::{self, EndReason};
+use crate::tokens::{new_opaque_token, opaque_token_hash, Amr};
+
+/// Second-factor settings.
+#[derive(Debug, Clone)]
+pub struct MfaConfig {
+    /// Seals TOTP secrets and keys recovery-code hashes (`MFA_ENCRYPTION_KEY`).
+    pub secret_box: SecretBox,
+    /// The issuer an authenticator app shows.
+    pub issuer: String,
+    /// How long an `mfa_token` works (5 minutes).
+    pub challenge_lifetime: Duration,
+}
+
+/// What an authenticator app is set up with.
+#[derive(Debug)]
+pub struct TotpSetup {
+    /// The secret, base32 (for typing in).
+    pub secret: SecretString,
+    /// `otpauth://totp/…` (what the QR code holds).
+    pub otpauth_uri: SecretString,
+    /// The QR code, SVG.
+    pub qr_svg: String,
+}
+
+/// A login whose password was right.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// No second factor: signed in.
+    Granted(Box<TokenGrant>),
+    /// A second factor is needed: `complete_login` with this challenge.
+    SecondFactorRequired(SecondFactorChallenge),
+}
+
+/// The second step of a login.
+#[derive(Debug)]
+pub struct SecondFactorChallenge {
+    /// The only copy of the `mfa_token` (stored as a hash).
+    pub mfa_token: SecretString,
+    /// What may complete it: `totp`, `recovery_code`.
+    pub methods: Vec<&'static str>,
+}
+
+/// A second factor, as typed.
+#[derive(Debug)]
+pub enum SecondFactorProof {
+    /// A six-digit code of the authenticator app.
+    Code(SecretString),
+    /// One of the recovery codes.
+    RecoveryCode(SecretString),
+}
+
+/// A patient's second factors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MfaStatus {
+    /// Whether authenticator-app codes are on.
+    pub totp: bool,
+    /// Unused recovery codes.
+    pub recovery_codes_left: u64,
+}
+
+/// Longest `mfa_token` accepted for a lookup.
+const MFA_TOKEN_MAX: usize = crate::limits::ACCOUNT_TOKEN_INPUT_MAX;
+
+impl AuthService {
+    /// The caller's second factors.
+    pub async fn mfa_status<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        who: &AuthenticatedPatient,
+    ) -> Result<MfaStatus, ServiceError> {
+        let totp = confirmed_totp(db, who.patient_id).await?.is_some();
+        Ok(MfaStatus {
+            totp,
+            recovery_codes_left: unused_codes(db, who.patient_id).await?,
+        })
+    }
+
+    /// `POST /auth/mfa/totp/setup`: a new secret for an authenticator app, not on until a code
+    /// of it is confirmed. Replaces an earlier unconfirmed one.
+    pub async fn totp_setup<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        who: &AuthenticatedPatient,
+    ) -> Result<TotpSetup, ServiceError> {
+        if confirmed_totp(db, who.patient_id).await?.is_some() {
+            return Err(ServiceError::MfaAlreadyEnabled);
+        }
+        let patient = Patient::find_by_id(who.patient_id)
+            .one(db)
+            .await?
+            .ok_or(ServiceError::InvalidToken)?;
+        let secret = totp::new_secret()
+            .map_err(|e| ServiceError::Internal(format!("random source: {e}")))?;
+        let issuer = &self.mfa().issuer;
+        let (uri, base32) = totp::enrolment(&secret, issuer, &patient.email)
+            .or_else(|| {
+                totp::enrolment(&secret, issuer, &format!("patient {}", patient.patient_id))
+            })
+            .ok_or_else(|| ServiceError::Internal("an otpauth URI cannot be written".into()))?;
+        let qr_svg = qr::svg(&uri)
+            .ok_or_else(|| ServiceError::Internal("the QR code cannot be drawn".into()))?;
+        let sealed = self
+            .mfa()
+            .secret_box
+            .seal(&secret, &totp_context(who.patient_id))
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        MfaTotp::delete_by_id(who.patient_id).exec(db).await?;
+        MfaTotp::insert(mfa_totp::ActiveModel {
+            patient_id: Set(who.patient_id),
+            secret_sealed: Set(sealed),
+            created_at: Set(self.clock().now()),
+            confirmed_at: Set(None),
+            last_step: Set(None),
+        })
+        .exec_without_returning(db)
+        .await?;
+        Ok(TotpSetup {
+            secret: SecretString::from(base32),
+            otpauth_uri: SecretString::from(uri),
+            qr_svg,
+        })
+    }
+
+    /// `POST /auth/mfa/totp/confirm`: turns codes on after one valid code, and answers the ten
+    /// recovery codes (shown once; only their keyed hashes are kept).
+    pub async fn totp_confirm<C>(
+        &self,
+        db: &C,
+        who: &AuthenticatedPatient,
+        code: &SecretString,
+        client: &ClientInfo,
+    ) -> Result<Vec<SecretString>, ServiceError>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        let pending = MfaTotp::find_by_id(who.patient_id)
+            .one(db)
+            .await?
+            .filter(|row| row.confirmed_at.is_none())
+            .ok_or(ServiceError::MfaNotSetUp)?;
+        let now = self.clock().now();
+        let step = self.matching_step(&pending, code, now)?;
+        let txn = db.begin().await?;
+        let updated = MfaTotp::update_many()
+            .col_expr(mfa_totp::Column::ConfirmedAt, Expr::value(now))
+            .col_expr(mfa_totp::Column::LastStep, Expr::value(step))
+            .filter(mfa_totp::Column::PatientId.eq(who.patient_id))
+            .filter(mfa_totp::Column::ConfirmedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(ServiceError::MfaNotSetUp);
+        }
+        let codes = self
+            .replace_recovery_codes(&txn, who.patient_id, now)
+            .await?;
+        let entry = AuditEntry::new(AuditAction::MfaEnabled, who.patient_id, &who.session_id);
+        audit::record(&txn, entry, client, now).await?;
+        txn.commit().await?;
+        log::info!(
+            "patient {} turned on authenticator-app codes",
+            who.patient_id
+        );
+        Ok(codes)
+    }
+
+    /// `POST /auth/mfa/totp/disable`: turns codes off (and drops the recovery codes), with the
+    /// current password and a fresh second factor.
+    pub async fn totp_disable<C>(
+        &self,
+        db: &C,
+        who: &AuthenticatedPatient,
+        password: SecretString,
+        proof: SecondFactorProof,
+        client: &ClientInfo,
+    ) -> Result<(), ServiceError>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        self.check_password_and_factor(db, who, password, &proof, client)
+            .await?;
+        let now = self.clock().now();
+        let txn = db.begin().await?;
+        MfaTotp::delete_by_id(who.patient_id).exec(&txn).await?;
+        MfaRecoveryCode::delete_many()
+            .filter(mfa_recovery_code::Column::PatientId.eq(who.patient_id))
+            .exec(&txn)
+            .await?;
+        let entry = AuditEntry::new(AuditAction::MfaDisabled, who.patient_id, &who.session_id);
+        audit::record(&txn, entry, client, now).await?;
+        txn.commit().await?;
+        log::info!(
+            "patient {} turned off authenticator-app codes",
+            who.patient_id
+        );
+        Ok(())
+    }
+
+    /// `POST /auth/mfa/recovery-codes`: ten new recovery codes (the old ones stop working), with
+    /// the current password and a fresh second factor.
+    pub async fn regenerate_recovery_codes<C>(
+        &self,
+        db: &C,
+        who: &AuthenticatedPatient,
+        password: SecretString,
+        proof: SecondFactorProof,
+        client: &ClientInfo,
+    ) -> Result<Vec<SecretString>, ServiceError>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        self.check_password_and_factor(db, who, password, &proof, client)
+            .await?;
+        let now = self.clock().now();
+        let txn = db.begin().await?;
+        let codes = self
+            .replace_recovery_codes(&txn, who.patient_id, now)
+            .await?;
+        let entry = AuditEntry::new(
+            AuditAction::RecoveryCodesRegenerated,
+            who.patient_id,
+            &who.session_id,
+        );
+        audit::record(&txn, entry, client, now).await?;
+        txn.commit().await?;
+        Ok(codes)
+    }
+
+    /// Issues the second step of a login for `patient` if they have a factor (in the caller's
+    /// transaction); `None` when the password is enough.
+    pub(crate) async fn second_factor_challenge<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        patient_id: i32,
+        client: &ClientInfo,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SecondFactorChallenge>, ServiceError> {
+        if confirmed_totp(txn, patient_id).await?.is_none() {
+            return Ok(None);
+        }
+        let (token, token_hash) = new_opaque_token()?;
+        MfaChallenge::insert(mfa_challenge::ActiveModel {
+            token_hash: Set(token_hash),
+            patient_id: Set(patient_id),
+            created_at: Set(now),
+            expires_at: Set(now + self.mfa().challenge_lifetime),
+            used_at: Set(None),
+        })
+        .exec_without_returning(txn)
+        .await?;
+        let entry = AuditEntry::account(AuditAction::MfaChallenged, patient_id);
+        audit::record(txn, entry, client, now).await?;
+        Ok(Some(SecondFactorChallenge {
+            mfa_token: token,
+            methods: vec!["totp", "recovery_code"],
+        }))
+    }
+
+    /// The patient an open `mfa_token` belongs to (to count their wrong codes);
+    /// [`ServiceError::InvalidToken`] for an unknown, used or expired one.
+    pub async fn mfa_challenge_owner<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        mfa_token: &SecretString,
+    ) -> Result<i32, ServiceError> {
+        Ok(self.open_challenge(db, mfa_token).await?.patient_id)
+    }
+
+    /// `POST /auth/mfa/verify`: completes a login with its second factor. A wrong factor is
+    /// [`ServiceError::InvalidCredentials`] (the token stays usable until it expires); a right
+    /// one uses the token up. A recovery code also ends every other session of the patient.
+    pub async fn complete_login<C>(
+        &self,
+        db: &C,
+        mfa_token: &SecretString,
+        proof: SecondFactorProof,
+        client: &ClientInfo,
+    ) -> Result<TokenGrant, ServiceError>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        let challenge = self.open_challenge(db, mfa_token).await?;
+        let patient_id = challenge.patient_id;
+        let now = self.clock().now();
+        let txn = db.begin().await?;
+        if !self.accept_factor(&txn, patient_id, &proof, now).await? {
+            drop(txn);
+            let entry = AuditEntry::account(AuditAction::MfaFailed, patient_id);
+            audit::record(db, entry, client, now).await?;
+            return Err(ServiceError::InvalidCredentials);
+        }
+        let used = MfaChallenge::update_many()
+            .col_expr(mfa_challenge::Column::UsedAt, Expr::value(now))
+            .filter(mfa_challenge::Column::TokenHash.eq(challenge.token_hash.as_str()))
+            .filter(mfa_challenge::Column::UsedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if used.rows_affected != 1 {
+            return Err(ServiceError::InvalidToken);
+        }
+        let by_recovery_code = matches!(proof, SecondFactorProof::RecoveryCode(_));
+        if by_recovery_code {
+            // Whoever holds the phone may hold a session too: the patient starts afresh.
+            sessions::end_all(&txn, patient_id, None, EndReason::RecoveryCode, now).await?;
+        }
+        let session = sessions::open(
+            &txn,
+            patient_id,
+            client,
+            now,
+            self.refresh_lifetime(),
+            Amr::password_and_otp(),
+        )
+        .await?;
+        let action = if by_recovery_code {
+            AuditAction::RecoveryCodeUsed
+        } else {
+            AuditAction::LoginSucceeded
+        };
+        audit::record(
+            &txn,
+            AuditEntry::new(action, patient_id, &session.session_id),
+            client,
+            now,
+        )
+        .await?;
+        if by_recovery_code {
+            if let Some(patient) = Patient::find_by_id(patient_id).one(&txn).await? {
+                self.queue_recovery_code_notice(&txn, &patient, client, now)
+                    .await?;
+            }
+        }
+        let profile = profile::load(&txn, patient_id)
+            .await?
+            .ok_or(ServiceError::InvalidToken)?;
+        txn.commit().await?;
+        self.mailer().wake();
+        self.grant(patient_id, session, profile, now)
+    }
+
+    /// `patient-auth mfa-reset`: removes every second factor of a patient who lost them all.
+    pub async fn reset_mfa<C>(&self, db: &C, email: &str) -> Result<i32, ServiceError>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        let patient = patient_by_email(db, email)
+            .await?
+            .ok_or(ServiceError::PatientNotFound)?;
+        let now = self.clock().now();
+        let txn = db.begin().await?;
+        MfaTotp::delete_by_id(patient.patient_id).exec(&txn).await?;
+        MfaRecoveryCode::delete_many()
+            .filter(mfa_recovery_code::Column::PatientId.eq(patient.patient_id))
+            .exec(&txn)
+            .await?;
+        MfaChallenge::delete_many()
+            .filter(mfa_challenge::Column::PatientId.eq(patient.patient_id))
+            .exec(&txn)
+            .await?;
+        let operator = ClientInfo::new(Some("patient-auth mfa-reset"), None);
+        let entry = AuditEntry::account(AuditAction::MfaReset, patient.patient_id);
+        audit::record(&txn, entry, &operator, now).await?;
+        txn.commit().await?;
+        log::warn!(
+            "patient {}: every second factor removed by an operator",
+            patient.patient_id
+        );
+        Ok(patient.patient_id)
+    }
+
+    /// Deletes challenges past their expiry.
+    pub(crate) async fn purge_challenges<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        now: DateTime<Utc>,
+    ) -> Result<u64, ServiceError> {
+        Ok(MfaChallenge::delete_many()
+            .filter(mfa_challenge::Column::ExpiresAt.lt(now))
+            .exec(db)
+            .await?
+            .rows_affected)
+    }
+
+    /// The open challenge `mfa_token` names.
+    async fn open_challenge<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        mfa_token: &SecretString,
+    ) -> Result<mfa_challenge::Model, ServiceError> {
+        let presented = mfa_token.expose_secret();
+        let well_formed = !presented.is_empty()
+            && presented.len() <= MFA_TOKEN_MAX
+            && presented
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !well_formed {
+            return Err(ServiceError::InvalidToken);
+        }
+        let now = self.clock().now();
+        MfaChallenge::find_by_id(opaque_token_hash(presented))
+            .one(db)
+            .await?
+            .filter(|c| c.used_at.is_none() && c.expires_at > now)
+            .ok_or(ServiceError::InvalidToken)
+    }
+
+    /// Whether `proof` is a valid, unused factor of the patient; using it up if so (in `txn`).
+    async fn accept_factor<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        patient_id: i32,
+        proof: &SecondFactorProof,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ServiceError> {
+        match proof {
+            SecondFactorProof::Code(code) => {
+                let Some(enrolled) = confirmed_totp(txn, patient_id).await? else {
+                    return Ok(false);
+                };
+                let Ok(step) = self.matching_step(&enrolled, code, now) else {
+                    return Ok(false);
+                };
+                // Each step once: a code seen (or replayed) is refused for the rest of its window.
+                let updated = MfaTotp::update_many()
+                    .col_expr(mfa_totp::Column::LastStep, Expr::value(step))
+                    .filter(mfa_totp::Column::PatientId.eq(patient_id))
+                    .filter(
+                        Condition::any()
+                            .add(mfa_totp::Column::LastStep.is_null())
+                            .add(mfa_totp::Column::LastStep.lt(step)),
+                    )
+                    .exec(txn)
+                    .await?;
+                Ok(updated.rows_affected == 1)
+            }
+            SecondFactorProof::RecoveryCode(code) => {
+                let Some(hash) = recovery_codes::hash(&self.mfa().secret_box, code.expose_secret())
+                else {
+                    return Ok(false);
+                };
+                let updated = MfaRecoveryCode::update_many()
+                    .col_expr(mfa_recovery_code::Column::UsedAt, Expr::value(now))
+                    .filter(mfa_recovery_code::Column::CodeHash.eq(hash.as_str()))
+                    .filter(mfa_recovery_code::Column::PatientId.eq(patient_id))
+                    .filter(mfa_recovery_code::Column::UsedAt.is_null())
+                    .exec(txn)
+                    .await?;
+                Ok(updated.rows_affected == 1)
+            }
+        }
+    }
+
+    /// The step `code` is valid for under the enrolment's secret, or `InvalidCredentials`.
+    fn matching_step(
+        &self,
+        enrolled: &mfa_totp::Model,
+        code: &SecretString,
+        now: DateTime<Utc>,
+    ) -> Result<i64, ServiceError> {
+        let secret = self
+            .mfa()
+            .secret_box
+            .open(&enrolled.secret_sealed, &totp_context(enrolled.patient_id))
+            .map_err(|e| ServiceError::Internal(format!("patient {}: {e}", enrolled.patient_id)))?;
+        totp::matching_step(&secret, code.expose_secret().trim(), now.timestamp())
+            .ok_or(ServiceError::InvalidCredentials)
+    }
+
+    /// Checks the current password and a fresh second factor (for turning a factor off).
+    async fn check_password_and_factor<C>(
+        &self,
+        db: &C,
+        who: &AuthenticatedPatient,
+        password: SecretString,
+        proof: &SecondFactorProof,
+        client: &ClientInfo,
+    ) -> Result<(), ServiceError>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        let patient: patient::Model = Patient::find_by_id(who.patient_id)
+            .one(db)
+            .await?
+            .ok_or(ServiceError::InvalidToken)?;
+        if confirmed_totp(db, who.patient_id).await?.is_none() {
+            return Err(ServiceError::MfaNotSetUp);
+        }
+        let verification = self
+            .passwords()
+            .verify(password, Some(patient.password_hash.clone()))
+            .await?;
+        let now = self.clock().now();
+        let txn = db.begin().await?;
+        let factor = self.accept_factor(&txn, who.patient_id, proof, now).await?;
+        if verification == Verification::Mismatch || !factor {
+            drop(txn);
+            let entry = AuditEntry::new(AuditAction::MfaFailed, who.patient_id, &who.session_id);
+            audit::record(db, entry, client, now).await?;
+            return Err(ServiceError::InvalidCredentials);
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Replaces the patient's recovery codes with ten new ones; answers them.
+    async fn replace_recovery_codes<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        patient_id: i32,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SecretString>, ServiceError> {
+        MfaRecoveryCode::delete_many()
+            .filter(mfa_recovery_code::Column::PatientId.eq(patient_id))
+            .exec(txn)
+            .await?;
+        let codes = recovery_codes::generate()
+            .map_err(|e| ServiceError::Internal(format!("random source: {e}")))?;
+        let rows = codes
+            .iter()
+            .filter_map(|code| recovery_codes::hash(&self.mfa().secret_box, code))
+            .map(|code_hash| mfa_recovery_code::ActiveModel {
+                code_hash: Set(code_hash),
+                patient_id: Set(patient_id),
+                created_at: Set(now),
+                used_at: Set(None),
+            });
+        MfaRecoveryCode::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
+        Ok(codes.into_iter().map(SecretString::from).collect())
+    }
+}
+
+/// The associated data a TOTP secret is sealed with: its row.
+fn totp_context(patient_id: i32) -> String {
+    format!("mfa_totp:{patient_id}")
+}
+
+/// The patient's confirmed TOTP enrolment, if any.
+async fn confirmed_totp<C: ConnectionTrait>(
+    db: &C,
+    patient_id: i32,
+) -> Result<Option<mfa_totp::Model>, sea_orm::DbErr> {
+    Ok(MfaTotp::find_by_id(patient_id)
+        .one(db)
+        .await?
+        .filter(|row| row.confirmed_at.is_some()))
+}
+
+/// How many unused recovery codes the patient has.
+async fn unused_codes<C: ConnectionTrait>(db: &C, patient_id: i32) -> Result<u64, sea_orm::DbErr> {
+    MfaRecoveryCode::find()
+        .filter(mfa_recovery_code::Column::PatientId.eq(patient_id))
+        .filter(mfa_recovery_code::Column::UsedAt.is_null())
+        .count(db)
+        .await
+}
