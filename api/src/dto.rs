@@ -167,9 +167,10 @@ pub struct TotpSetupResponse {
     #[serde(serialize_with = "expose")]
     #[schema(value_type = String, example = "otpauth://totp/patient-auth:ahmed%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=patient-auth")]
     pub otpauth_uri: SecretString,
-    /// The QR code, as SVG made on the server.
-    #[schema(example = "<svg xmlns=\"http://www.w3.org/2000/svg\" …></svg>")]
-    pub qr_svg: String,
+    /// The QR code, as SVG made on the server (it holds the secret).
+    #[serde(serialize_with = "expose")]
+    #[schema(value_type = String, example = "<svg xmlns=\"http://www.w3.org/2000/svg\" …></svg>")]
+    pub qr_svg: SecretString,
 }
 
 /// Ten recovery codes, shown this once.

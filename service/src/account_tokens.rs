@@ -11,7 +11,7 @@ use secrecy::SecretString;
 
 use crate::error::ServiceError;
 use crate::limits::ACCOUNT_TOKEN_INPUT_MAX;
-use crate::tokens::{new_opaque_token, opaque_token_hash};
+use crate::tokens::{is_well_formed_opaque, new_opaque_token, opaque_token_hash};
 
 /// What a token lets its holder do, as stored in `account_tokens.purpose`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,12 +65,7 @@ pub(crate) async fn find<C: ConnectionTrait>(
     purpose: Purpose,
     now: DateTime<Utc>,
 ) -> Result<Option<account_token::Model>, DbErr> {
-    let well_formed = !presented.is_empty()
-        && presented.len() <= ACCOUNT_TOKEN_INPUT_MAX
-        && presented
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !well_formed {
+    if !is_well_formed_opaque(presented, ACCOUNT_TOKEN_INPUT_MAX) {
         return Ok(None);
     }
     let found = AccountToken::find_by_id(opaque_token_hash(presented))

@@ -17,13 +17,13 @@ use crate::audit_queue::AuditQueue;
 use crate::clock::Clock;
 use crate::error::{is_unique_violation, unique_violation_message, ServiceError};
 use crate::lookup::{patient_by_email, patient_by_username};
-use crate::mail::{Language, MailIdentity, Mailer};
+use crate::mail::{Language, MailIdentity, Mailer, Notice};
 use crate::password::{HashPriority, PasswordHasher, Verification};
 use crate::profile::{self, Profile, SessionStatus};
 use crate::recovery::RecoveryConfig;
 use crate::second_factor::{LoginOutcome, MfaConfig};
 use crate::sessions::{self, EndReason, PurgeReport};
-use crate::tokens::{refresh_token_hash, Amr, TokenCodec};
+use crate::tokens::{is_well_formed_opaque, refresh_token_hash, Amr, TokenCodec};
 use crate::validation::{check_new_password, NewPatient, RegistrationForm};
 
 /// Token and hashing settings.
@@ -473,11 +473,7 @@ impl AuthService {
     fn token_subject(&self, token: &str) -> Result<(i32, String, Amr), ServiceError> {
         let claims = self.tokens.decode(token, self.clock.now())?;
         let patient_id: i32 = claims.sub.parse().map_err(|_| ServiceError::InvalidToken)?;
-        Ok((
-            patient_id,
-            claims.sid,
-            Amr::from_column(Some(&claims.amr.join(" "))),
-        ))
+        Ok((patient_id, claims.sid, Amr::from_values(claims.amr)))
     }
 
     /// Lets a token's request in if its session exists, belongs to the token's patient and is open.
@@ -556,12 +552,7 @@ impl AuthService {
     {
         let _serving = self.passwords.serving();
         let presented = refresh_token.expose_secret();
-        let well_formed = !presented.is_empty()
-            && presented.len() <= REFRESH_TOKEN_MAX
-            && presented
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !well_formed {
+        if !is_well_formed_opaque(presented, REFRESH_TOKEN_MAX) {
             return Err(ServiceError::InvalidToken);
         }
         let token_hash = refresh_token_hash(presented);
@@ -710,8 +701,14 @@ impl AuthService {
             &who.session_id,
         );
         audit::record(&txn, entry, client, now).await?;
-        self.queue_password_changed(&txn, &patient, client, now)
-            .await?;
+        self.queue_notice(
+            &txn,
+            &patient,
+            Notice::PasswordChanged { at: now },
+            client,
+            now,
+        )
+        .await?;
         let profile = profile::load(&txn, patient.patient_id)
             .await?
             .ok_or(ServiceError::InvalidToken)?;

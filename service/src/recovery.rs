@@ -169,8 +169,14 @@ impl AuthService {
             now,
         )
         .await?;
-        self.queue_password_changed(&txn, &patient, client, now)
-            .await?;
+        self.queue_notice(
+            &txn,
+            &patient,
+            Notice::PasswordChanged { at: now },
+            client,
+            now,
+        )
+        .await?;
         // A mailed link replaces the password, never the second factor.
         if let Some(challenge) = self
             .second_factor_challenge(&txn, patient.patient_id, client, now)
@@ -277,19 +283,6 @@ impl AuthService {
         Ok(VerificationRequest::Sent)
     }
 
-    /// The caller's email address (to count their verification requests).
-    pub async fn email_of<C: ConnectionTrait>(
-        &self,
-        db: &C,
-        who: &crate::auth::AuthenticatedPatient,
-    ) -> Result<String, ServiceError> {
-        Ok(Patient::find_by_id(who.patient_id)
-            .one(db)
-            .await?
-            .ok_or(ServiceError::InvalidToken)?
-            .email)
-    }
-
     /// Issues a token for `purpose` (replacing the patient's earlier one) and queues the message
     /// carrying its link, in the caller's transaction: neither exists without the other.
     pub(crate) async fn mail_link<C: ConnectionTrait>(
@@ -329,11 +322,13 @@ impl AuthService {
             .await
     }
 
-    /// Queues "your password was changed" for the patient, in the caller's transaction.
-    pub(crate) async fn queue_password_changed<C: ConnectionTrait>(
+    /// Queues a notice (password changed, recovery code used) for the patient, in the caller's
+    /// transaction; worth delivering for a week.
+    pub(crate) async fn queue_notice<C: ConnectionTrait>(
         &self,
         txn: &C,
         patient: &patient::Model,
+        notice: Notice<'_>,
         client: &ClientInfo,
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
@@ -342,27 +337,7 @@ impl AuthService {
                 txn,
                 patient,
                 client.language,
-                &Notice::PasswordChanged { at: now },
-                now,
-                now + NOTICE_LIFETIME,
-            )
-            .await
-    }
-
-    /// Queues "a recovery code was used" for the patient, in the caller's transaction.
-    pub(crate) async fn queue_recovery_code_notice<C: ConnectionTrait>(
-        &self,
-        txn: &C,
-        patient: &patient::Model,
-        client: &ClientInfo,
-        now: DateTime<Utc>,
-    ) -> Result<(), ServiceError> {
-        self.mailer()
-            .queue(
-                txn,
-                patient,
-                client.language,
-                &Notice::RecoveryCodeUsed { at: now },
+                &notice,
                 now,
                 now + NOTICE_LIFETIME,
             )

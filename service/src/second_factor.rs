@@ -16,11 +16,12 @@ use crate::audit::{self, AuditAction, AuditEntry};
 use crate::auth::{AuthService, AuthenticatedPatient, ClientInfo, TokenGrant};
 use crate::error::ServiceError;
 use crate::lookup::patient_by_email;
+use crate::mail::Notice;
 use crate::mfa::{qr, recovery_codes, totp, SecretBox};
 use crate::password::Verification;
 use crate::profile;
 use crate::sessions::{self, EndReason};
-use crate::tokens::{new_opaque_token, opaque_token_hash, Amr};
+use crate::tokens::{is_well_formed_opaque, new_opaque_token, opaque_token_hash, Amr};
 
 /// Second-factor settings.
 #[derive(Debug, Clone)]
@@ -40,8 +41,8 @@ pub struct TotpSetup {
     pub secret: SecretString,
     /// `otpauth://totp/…` (what the QR code holds).
     pub otpauth_uri: SecretString,
-    /// The QR code, SVG.
-    pub qr_svg: String,
+    /// The QR code, SVG (it holds the secret, so it is kept like one).
+    pub qr_svg: SecretString,
 }
 
 /// A login whose password was right.
@@ -139,7 +140,7 @@ impl AuthService {
         Ok(TotpSetup {
             secret: SecretString::from(base32),
             otpauth_uri: SecretString::from(uri),
-            qr_svg,
+            qr_svg: SecretString::from(qr_svg),
         })
     }
 
@@ -348,7 +349,8 @@ impl AuthService {
         .await?;
         if by_recovery_code {
             if let Some(patient) = Patient::find_by_id(patient_id).one(&txn).await? {
-                self.queue_recovery_code_notice(&txn, &patient, client, now)
+                let notice = Notice::RecoveryCodeUsed { at: now };
+                self.queue_notice(&txn, &patient, notice, client, now)
                     .await?;
             }
         }
@@ -410,12 +412,7 @@ impl AuthService {
         mfa_token: &SecretString,
     ) -> Result<mfa_challenge::Model, ServiceError> {
         let presented = mfa_token.expose_secret();
-        let well_formed = !presented.is_empty()
-            && presented.len() <= MFA_TOKEN_MAX
-            && presented
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !well_formed {
+        if !is_well_formed_opaque(presented, MFA_TOKEN_MAX) {
             return Err(ServiceError::InvalidToken);
         }
         let now = self.clock().now();

@@ -59,6 +59,11 @@ impl Amr {
         self.0.join(" ")
     }
 
+    /// From the values of a token's `amr` claim.
+    pub fn from_values(values: Vec<String>) -> Self {
+        Self(values)
+    }
+
     /// From `auth_sessions.amr` (`None`: a session from before the column existed).
     pub fn from_column(column: Option<&str>) -> Self {
         Self(
@@ -181,6 +186,16 @@ impl TokenCodec {
         }
         Ok(claims)
     }
+}
+
+/// Whether `presented` can be one of our opaque tokens (refresh, mailed link, `mfa_token`):
+/// 1 to `max` characters of unpadded URL-safe base64. Anything else is refused unread.
+pub fn is_well_formed_opaque(presented: &str, max: usize) -> bool {
+    !presented.is_empty()
+        && presented.len() <= max
+        && presented
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A new random refresh token (256 bits, URL-safe) and the hash under which it is stored.

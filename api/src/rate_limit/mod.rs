@@ -260,15 +260,27 @@ impl RateLimits {
         login: &str,
         client: Option<IpAddr>,
     ) -> Result<LoginAttempt, ApiError> {
-        let max = self.settings.login_failures;
+        let key = format!("login:{}:{}", account_key(login), address_key(client));
+        self.count_attempt(
+            key,
+            self.settings.login_failures,
+            self.settings.login_failure_window,
+        )
+        .await
+    }
+
+    /// Counts an attempt under `key` that [`Self::login_succeeded`] may take back: `429` when
+    /// `max` (0: no limit) were counted in the window.
+    async fn count_attempt(
+        &self,
+        key: String,
+        max: u64,
+        window: Duration,
+    ) -> Result<LoginAttempt, ApiError> {
         if max == 0 {
             return Ok(LoginAttempt { token: None });
         }
-        let key = format!("login:{}:{}", account_key(login), address_key(client));
-        let counted = self
-            .store
-            .hit(key, max, self.settings.login_failure_window)
-            .await;
+        let counted = self.store.hit(key, max, window).await;
         if counted.allowed {
             Ok(LoginAttempt {
                 token: Some(counted.token),
@@ -278,8 +290,9 @@ impl RateLimits {
         }
     }
 
-    /// Counts a request to mail `kind` to `address` from `client`: `429` when either has asked
-    /// too often in the window. Known and unknown addresses count alike.
+    /// Counts a request to mail `kind` to `address` (an email address, or for a resend the
+    /// patient, whose own address it is) from `client`: `429` when either has asked too often in
+    /// the window. Known and unknown addresses count alike.
     pub async fn admit_mail_request(
         &self,
         kind: MailRequest,
@@ -306,25 +319,12 @@ impl RateLimits {
     /// Counts a second-factor attempt for `patient_id` (from anywhere: whoever has the password
     /// may have many addresses): `429` while that account has had too many wrong ones.
     pub async fn begin_second_factor(&self, patient_id: i32) -> Result<LoginAttempt, ApiError> {
-        let max = self.settings.mfa_failures;
-        if max == 0 {
-            return Ok(LoginAttempt { token: None });
-        }
-        let counted = self
-            .store
-            .hit(
-                format!("mfa:{patient_id}"),
-                max,
-                self.settings.mfa_failure_window,
-            )
-            .await;
-        if counted.allowed {
-            Ok(LoginAttempt {
-                token: Some(counted.token),
-            })
-        } else {
-            Err(ApiError::rate_limited(counted.retry_after_seconds))
-        }
+        self.count_attempt(
+            format!("mfa:{patient_id}"),
+            self.settings.mfa_failures,
+            self.settings.mfa_failure_window,
+        )
+        .await
     }
 
     /// Takes a login attempt back: it succeeded, so it was no failure.

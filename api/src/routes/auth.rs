@@ -25,7 +25,7 @@ use crate::openapi::{
     ServiceUnavailable, UnsupportedMediaType, ValidationFailed,
 };
 use crate::request_id;
-use crate::routes::Operation;
+use crate::routes::{present, Operation};
 use crate::state::AppState;
 
 /// The `/auth` operations.
@@ -136,8 +136,6 @@ async fn change_password(
     Authenticated(who): Authenticated,
     JsonBody(body): JsonBody<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let present =
-        |value: Option<secrecy::SecretString>| value.filter(|v| !v.expose_secret().is_empty());
     let (current, new) = match (present(body.current_password), present(body.new_password)) {
         (Some(current), Some(new)) => (current, new),
         (current, new) => {

@@ -1,7 +1,7 @@
 //! `/auth/mfa/*`: the second factor — authenticator-app codes and recovery codes.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use service::{FieldErrors, SecondFactorProof, ServiceError};
 
 use crate::dto::{
@@ -17,7 +17,7 @@ use crate::openapi::{
     ValidationFailed,
 };
 use crate::routes::auth::client_info;
-use crate::routes::Operation;
+use crate::routes::{present, Operation};
 use crate::state::AppState;
 
 /// The second-factor operations.
@@ -256,13 +256,11 @@ async fn counted<T>(
 
 /// A secret field that was sent and is not empty, or a `422` naming it.
 fn required(value: Option<SecretString>, field: &str) -> Result<SecretString, ApiError> {
-    value
-        .filter(|v| !v.expose_secret().is_empty())
-        .ok_or_else(|| {
-            let mut errors = FieldErrors::default();
-            errors.add(field, "is required");
-            ApiError::validation(errors)
-        })
+    present(value).ok_or_else(|| {
+        let mut errors = FieldErrors::default();
+        errors.add(field, "is required");
+        ApiError::validation(errors)
+    })
 }
 
 /// Exactly one of `code` and `recovery_code`.
@@ -270,7 +268,6 @@ fn proof(
     code: Option<SecretString>,
     recovery_code: Option<SecretString>,
 ) -> Result<SecondFactorProof, ApiError> {
-    let present = |v: Option<SecretString>| v.filter(|v| !v.expose_secret().is_empty());
     match (present(code), present(recovery_code)) {
         (Some(code), None) => Ok(SecondFactorProof::Code(code)),
         (None, Some(code)) => Ok(SecondFactorProof::RecoveryCode(code)),

@@ -18,6 +18,12 @@ use utoipa::openapi::path::HttpMethod;
 
 use crate::error::ApiError;
 
+/// A secret field that was sent and is not empty (an empty one counts as missing).
+pub(crate) fn present(value: Option<secrecy::SecretString>) -> Option<secrecy::SecretString> {
+    use secrecy::ExposeSecret;
+    value.filter(|v| !v.expose_secret().is_empty())
+}
+
 /// One operation the server serves: method and path (from its OpenAPI description) and handler.
 pub struct Operation {
     /// HTTP method.

@@ -878,7 +878,7 @@ export interface components {
              */
             otpauth_uri: string;
             /**
-             * @description The QR code, as SVG made on the server.
+             * @description The QR code, as SVG made on the server (it holds the secret).
              * @example <svg xmlns="http://www.w3.org/2000/svg" …></svg>
              */
             qr_svg: string;

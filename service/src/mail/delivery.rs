@@ -122,6 +122,8 @@ where
     /// One pass: every message due now is tried once.
     pub async fn deliver_due(&self) -> Result<DeliveryReport, DbErr> {
         let mut report = DeliveryReport::default();
+        let lease =
+            chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::minutes(2));
         for _ in 0..BATCHES_PER_PASS {
             let due = outbox::due(&self.db, self.clock.now(), BATCH).await?;
             if due.is_empty() {
@@ -129,8 +131,6 @@ where
             }
             let mut claimed_any = false;
             for mail in due {
-                let lease = chrono::Duration::from_std(self.settings.lease)
-                    .unwrap_or(chrono::Duration::minutes(2));
                 if !outbox::claim(
                     &self.db,
                     mail.mail_id,
