@@ -137,9 +137,13 @@ impl TransactionTrait for Db {
     ) -> Result<DatabaseTransaction, DbErr> {
         match self {
             Self::Native(connection) => {
-                connection
+                let txn = connection
                     .begin_with_config(isolation_level, access_mode)
-                    .await
+                    .await?;
+                if connection.get_database_backend() == DbBackend::Sqlite {
+                    take_sqlite_write_lock(&txn).await?;
+                }
+                Ok(txn)
             }
             Self::SqlServer(bridge) => {
                 bridge
@@ -178,10 +182,21 @@ impl TransactionTrait for Db {
         E: std::fmt::Display + std::fmt::Debug + Send,
     {
         match self {
-            Self::Native(connection) => {
-                connection
-                    .transaction_with_config(callback, isolation_level, access_mode)
+            Self::Native(_) => {
+                let txn = self
+                    .begin_with_config(isolation_level, access_mode)
                     .await
+                    .map_err(TransactionError::Connection)?;
+                match callback(&txn).await {
+                    Ok(value) => {
+                        txn.commit().await.map_err(TransactionError::Connection)?;
+                        Ok(value)
+                    }
+                    Err(error) => {
+                        txn.rollback().await.map_err(TransactionError::Connection)?;
+                        Err(TransactionError::Transaction(error))
+                    }
+                }
             }
             Self::SqlServer(bridge) => {
                 let pinned = bridge
@@ -193,5 +208,75 @@ impl TransactionTrait for Db {
                     .await
             }
         }
+    }
+}
+
+/// SQLite's `BEGIN` takes no lock until the first statement, and a transaction that read first
+/// cannot take the write lock once another connection has committed: SQLite refuses at once
+/// (`SQLITE_BUSY_SNAPSHOT`) instead of waiting out the busy timeout. SeaORM cannot send
+/// `BEGIN IMMEDIATE`, so a write that changes nothing takes the lock as the first statement,
+/// where the busy timeout applies; every transaction of the service writes anyway. Before the
+/// migrations have made `seaql_migrations` there is nothing to lock against.
+async fn take_sqlite_write_lock(txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    match txn
+        .execute_unprepared("UPDATE seaql_migrations SET version = version WHERE 0 = 1")
+        .await
+    {
+        Err(error) if error.to_string().contains("no such table") => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{connect, DatabaseUrl, PoolSettings};
+
+    /// A transaction that reads, then writes after another connection committed, must wait its
+    /// turn (the busy timeout), not fail at once as SQLite's plain `BEGIN` makes it.
+    #[tokio::test]
+    async fn sqlite_transactions_that_read_first_wait_for_each_other_instead_of_failing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("locks.db");
+        let url = DatabaseUrl::parse(&format!(
+            "sqlite:////{}",
+            file.display().to_string().trim_start_matches('/')
+        ))
+        .expect("url");
+        let db = connect(&url, &PoolSettings::default())
+            .await
+            .expect("connect");
+        for sql in [
+            "CREATE TABLE seaql_migrations (version TEXT PRIMARY KEY)",
+            "CREATE TABLE visits (n INTEGER)",
+        ] {
+            db.execute_unprepared(sql).await.expect("schema");
+        }
+        let first = db.begin().await.expect("begin");
+        first
+            .execute_unprepared("SELECT COUNT(*) FROM visits")
+            .await
+            .expect("read");
+        let other = db.clone();
+        let second = tokio::spawn(async move {
+            let txn = other.begin().await?;
+            txn.execute_unprepared("SELECT COUNT(*) FROM visits")
+                .await?;
+            txn.execute_unprepared("INSERT INTO visits VALUES (2)")
+                .await?;
+            txn.commit().await
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        first
+            .execute_unprepared("INSERT INTO visits VALUES (1)")
+            .await
+            .expect("the first transaction writes after its read");
+        first.commit().await.expect("commit");
+        second
+            .await
+            .expect("task")
+            .expect("the second transaction waited for the first");
     }
 }

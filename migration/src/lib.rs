@@ -12,6 +12,7 @@ mod m20261124_000002_session_tables;
 mod m20261124_000003_audit_events;
 mod m20261203_000004_account_recovery;
 mod m20261203_000005_second_factor;
+mod m20261203_000006_passkeys;
 pub mod mssql;
 pub mod takeover;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_audit_events::Migration),
             Box::new(m20261203_000004_account_recovery::Migration),
             Box::new(m20261203_000005_second_factor::Migration),
+            Box::new(m20261203_000006_passkeys::Migration),
         ]
     }
 }

@@ -72,12 +72,12 @@ fn up_down_status_fresh(dir: &Path, url: &str) {
     assert!(migration(dir, &["down", "--yes"]).status.success());
     let status = migration(dir, &["status"]);
     assert!(
-        stdout(&status).contains("pending  m20261203_000005_second_factor"),
+        stdout(&status).contains("pending  m20261203_000006_passkeys"),
         "{}",
         stdout(&status)
     );
     assert!(
-        stdout(&status).contains("applied  m20261203_000004_account_recovery"),
+        stdout(&status).contains("applied  m20261203_000005_second_factor"),
         "{}",
         stdout(&status)
     );

@@ -11,6 +11,7 @@ mod m20261124_000002_session_tables;
 mod m20261124_000003_audit_events;
 mod m20261203_000004_account_recovery;
 mod m20261203_000005_second_factor;
+mod m20261203_000006_passkeys;
 
 /// Every SQL Server migration, oldest first.
 pub struct MssqlMigrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for MssqlMigrator {
             Box::new(m20261124_000003_audit_events::Migration),
             Box::new(m20261203_000004_account_recovery::Migration),
             Box::new(m20261203_000005_second_factor::Migration),
+            Box::new(m20261203_000006_passkeys::Migration),
         ]
     }
 }
