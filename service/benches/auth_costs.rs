@@ -48,6 +48,13 @@ fn config() -> AuthConfig {
             secret_box: service::mfa::SecretBox::new(&[7; 32]).expect("key"),
             issuer: "patient-auth".into(),
             challenge_lifetime: chrono::Duration::minutes(5),
+            relying_party: service::mfa::RelyingParty::new(
+                "localhost",
+                "patient-auth",
+                &[service::webauthn::Url::parse("http://localhost:5173").expect("origin")],
+            )
+            .expect("relying party"),
+            ceremony_lifetime: chrono::Duration::minutes(5),
         },
     }
 }

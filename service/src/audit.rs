@@ -63,6 +63,10 @@ pub enum AuditAction {
     RecoveryCodeUsed,
     /// An operator removed every second factor of the patient.
     MfaReset,
+    /// The patient added a passkey.
+    PasskeyAdded,
+    /// The patient removed a passkey.
+    PasskeyRemoved,
 }
 
 impl AuditAction {
@@ -91,6 +95,8 @@ impl AuditAction {
             Self::MfaFailed => "mfa_failed",
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::MfaReset => "mfa_reset",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRemoved => "passkey_removed",
         }
     }
 }
@@ -104,6 +110,10 @@ pub enum LoginFailure {
     WrongPassword,
     /// The password matched, but the address is unverified and verification is required.
     EmailNotVerified,
+    /// A passkey sign-in named no registered passkey.
+    UnknownPasskey,
+    /// A passkey sign-in's answer was wrong, or the passkey is not set to sign in alone.
+    PasskeyRefused,
 }
 
 impl LoginFailure {
@@ -113,6 +123,8 @@ impl LoginFailure {
             Self::UnknownAccount => "unknown_account",
             Self::WrongPassword => "wrong_password",
             Self::EmailNotVerified => "email_not_verified",
+            Self::UnknownPasskey => "unknown_passkey",
+            Self::PasskeyRefused => "passkey_refused",
         }
     }
 }

@@ -19,6 +19,12 @@ pub enum ServiceError {
     /// Unknown account or wrong password (deliberately the same).
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// A code, recovery code or passkey answer that is wrong, used, or of another ceremony.
+    #[error("second factor rejected")]
+    SecondFactorRejected,
+    /// A passkey that cannot sign in alone: unknown, a second factor only, or its answer wrong.
+    #[error("passkey rejected")]
+    PasskeyRejected,
     /// The token is malformed, forged, or names a session or patient that does not exist.
     #[error("invalid token")]
     InvalidToken,
@@ -41,6 +47,15 @@ pub enum ServiceError {
     /// No authenticator app is set up (or no factor is on) for this.
     #[error("no second factor is set up")]
     MfaNotSetUp,
+    /// The patient has as many passkeys as allowed (remove one first).
+    #[error("too many passkeys")]
+    TooManyPasskeys,
+    /// The passkey is registered already (to this account or another).
+    #[error("passkey already registered")]
+    PasskeyTaken,
+    /// The passkey does not exist or belongs to another patient (deliberately the same).
+    #[error("no such passkey")]
+    PasskeyNotFound,
     /// The session does not exist or belongs to another patient (deliberately the same).
     #[error("no such session")]
     SessionNotFound,

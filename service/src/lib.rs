@@ -15,6 +15,7 @@ pub mod limits;
 mod lookup;
 pub mod mail;
 pub mod mfa;
+pub mod passkeys;
 pub mod password;
 pub mod profile;
 pub mod recovery;
@@ -31,9 +32,18 @@ pub use auth::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ServiceError;
+pub use passkeys::{Ceremony, PasskeyAdded, PasskeySummary};
 pub use profile::{PatientDetails, Profile, SessionStatus};
 pub use recovery::{RecoveryConfig, VerificationRequest};
 pub use second_factor::{
-    LoginOutcome, MfaConfig, MfaStatus, SecondFactorChallenge, SecondFactorProof, TotpSetup,
+    LoginOutcome, MfaConfig, MfaStatus, PasskeyAssertion, SecondFactorChallenge, SecondFactorProof,
+    TotpSetup,
 };
+/// The WebAuthn types of the passkey ceremonies, as the browser sends and receives them.
+pub mod webauthn {
+    pub use webauthn_rs::prelude::{
+        CreationChallengeResponse, PublicKeyCredential, RegisterPublicKeyCredential,
+        RequestChallengeResponse, Url,
+    };
+}
 pub use validation::{FieldErrors, NewPatient, RegistrationForm};

@@ -43,6 +43,15 @@ pub const TOTP_SECRET_LEN: usize = 32;
 pub const OTPAUTH_URI_MAX: usize = 1_024;
 /// Longest setup QR code (SVG) the server writes.
 pub const QR_SVG_MAX: usize = 65_536;
+/// Longest name of a passkey, in characters (the column holds 64).
+pub const PASSKEY_NAME_MAX: usize = 64;
+/// Passkeys one patient may register.
+pub const PASSKEYS_PER_PATIENT: u64 = 10;
+/// A passkey's id: a UUID.
+pub const PASSKEY_ID_LEN: usize = 36;
+/// Longest passkey id accepted for a lookup.
+pub const PASSKEY_ID_INPUT_MAX: usize = 64;
+
 /// Longest access token the server issues or reads.
 pub const ACCESS_TOKEN_MAX: usize = 4096;
 /// Longest phone number the tables hold.

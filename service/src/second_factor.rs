@@ -1,23 +1,25 @@
-//! The second factor: authenticator-app codes and recovery codes. With a factor on, a right
-//! password gets a short-lived, single-use `mfa_token` instead of tokens, and
-//! [`AuthService::complete_login`] trades it, with a code, for the token response.
+//! The second factor: authenticator-app codes, recovery codes and passkeys. With a factor on, a
+//! right password gets a short-lived, single-use `mfa_token` instead of tokens, and
+//! [`AuthService::complete_login`] trades it, with a factor, for the token response.
 
 use chrono::{DateTime, Duration, Utc};
-use entity::prelude::{MfaChallenge, MfaRecoveryCode, MfaTotp, Patient};
-use entity::{mfa_challenge, mfa_recovery_code, mfa_totp, patient};
+use entity::prelude::{MfaChallenge, MfaRecoveryCode, MfaTotp, Passkey, Patient, WebauthnCeremony};
+use entity::{mfa_challenge, mfa_recovery_code, mfa_totp, passkey, patient, webauthn_ceremony};
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     TransactionTrait,
 };
 use secrecy::{ExposeSecret, SecretString};
+use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential};
 
 use crate::audit::{self, AuditAction, AuditEntry};
 use crate::auth::{AuthService, AuthenticatedPatient, ClientInfo, TokenGrant};
 use crate::error::ServiceError;
 use crate::lookup::patient_by_email;
 use crate::mail::Notice;
-use crate::mfa::{qr, recovery_codes, totp, SecretBox};
+use crate::mfa::ceremony::{self, CeremonyState};
+use crate::mfa::{qr, recovery_codes, totp, RelyingParty, SecretBox};
 use crate::password::Verification;
 use crate::profile;
 use crate::sessions::{self, EndReason};
@@ -32,6 +34,10 @@ pub struct MfaConfig {
     pub issuer: String,
     /// How long an `mfa_token` works (5 minutes).
     pub challenge_lifetime: Duration,
+    /// Where passkeys work (`WEBAUTHN_RP_ID`, `WEBAUTHN_ORIGIN`).
+    pub relying_party: RelyingParty,
+    /// How long a passkey ceremony's options may be answered (5 minutes).
+    pub ceremony_lifetime: Duration,
 }
 
 /// What an authenticator app is set up with.
@@ -59,7 +65,7 @@ pub enum LoginOutcome {
 pub struct SecondFactorChallenge {
     /// The only copy of the `mfa_token` (stored as a hash).
     pub mfa_token: SecretString,
-    /// What may complete it: `totp`, `recovery_code`.
+    /// What may complete it: `totp`, `recovery_code`, `webauthn` (a passkey).
     pub methods: Vec<&'static str>,
 }
 
@@ -70,6 +76,17 @@ pub enum SecondFactorProof {
     Code(SecretString),
     /// One of the recovery codes.
     RecoveryCode(SecretString),
+    /// A passkey's answer to the options of a `passkey_assertion_options`.
+    Passkey(PasskeyAssertion),
+}
+
+/// A passkey's answer (`navigator.credentials.get()`), and the ceremony it answers.
+#[derive(Debug)]
+pub struct PasskeyAssertion {
+    /// The token that came with the options.
+    pub ceremony_token: SecretString,
+    /// The browser's `PublicKeyCredential`.
+    pub credential: Box<PublicKeyCredential>,
 }
 
 /// A patient's second factors.
@@ -79,6 +96,8 @@ pub struct MfaStatus {
     pub totp: bool,
     /// Unused recovery codes.
     pub recovery_codes_left: u64,
+    /// Registered passkeys.
+    pub passkeys: u64,
 }
 
 /// Longest `mfa_token` accepted for a lookup.
@@ -95,6 +114,7 @@ impl AuthService {
         Ok(MfaStatus {
             totp,
             recovery_codes_left: unused_codes(db, who.patient_id).await?,
+            passkeys: passkey_count(db, who.patient_id).await?,
         })
     }
 
@@ -187,8 +207,8 @@ impl AuthService {
         Ok(codes)
     }
 
-    /// `POST /auth/mfa/totp/disable`: turns codes off (and drops the recovery codes), with the
-    /// current password and a fresh second factor.
+    /// `POST /auth/mfa/totp/disable`: turns codes off (and drops the recovery codes unless a
+    /// passkey remains), with the current password and a fresh second factor.
     pub async fn totp_disable<C>(
         &self,
         db: &C,
@@ -200,15 +220,15 @@ impl AuthService {
     where
         C: ConnectionTrait + TransactionTrait,
     {
+        if confirmed_totp(db, who.patient_id).await?.is_none() {
+            return Err(ServiceError::MfaNotSetUp);
+        }
         self.check_password_and_factor(db, who, password, &proof, client)
             .await?;
         let now = self.clock().now();
         let txn = db.begin().await?;
         MfaTotp::delete_by_id(who.patient_id).exec(&txn).await?;
-        MfaRecoveryCode::delete_many()
-            .filter(mfa_recovery_code::Column::PatientId.eq(who.patient_id))
-            .exec(&txn)
-            .await?;
+        drop_recovery_codes_if_last(&txn, who.patient_id).await?;
         let entry = AuditEntry::new(AuditAction::MfaDisabled, who.patient_id, &who.session_id);
         audit::record(&txn, entry, client, now).await?;
         txn.commit().await?;
@@ -258,9 +278,20 @@ impl AuthService {
         client: &ClientInfo,
         now: DateTime<Utc>,
     ) -> Result<Option<SecondFactorChallenge>, ServiceError> {
-        if confirmed_totp(txn, patient_id).await?.is_none() {
+        let totp = confirmed_totp(txn, patient_id).await?.is_some();
+        let passkeys = passkey_count(txn, patient_id).await? > 0;
+        if !totp && !passkeys {
             return Ok(None);
         }
+        // The contract's names and order.
+        let methods = [
+            (totp, "totp"),
+            (true, "recovery_code"),
+            (passkeys, "webauthn"),
+        ]
+        .into_iter()
+        .filter_map(|(on, method)| on.then_some(method))
+        .collect();
         let (token, token_hash) = new_opaque_token()?;
         MfaChallenge::insert(mfa_challenge::ActiveModel {
             token_hash: Set(token_hash),
@@ -275,7 +306,7 @@ impl AuthService {
         audit::record(txn, entry, client, now).await?;
         Ok(Some(SecondFactorChallenge {
             mfa_token: token,
-            methods: vec!["totp", "recovery_code"],
+            methods,
         }))
     }
 
@@ -290,7 +321,7 @@ impl AuthService {
     }
 
     /// `POST /auth/mfa/verify`: completes a login with its second factor. A wrong factor is
-    /// [`ServiceError::InvalidCredentials`] (the token stays usable until it expires); a right
+    /// [`ServiceError::SecondFactorRejected`] (the token stays usable until it expires); a right
     /// one uses the token up. A recovery code also ends every other session of the patient.
     pub async fn complete_login<C>(
         &self,
@@ -305,12 +336,16 @@ impl AuthService {
         let challenge = self.open_challenge(db, mfa_token).await?;
         let patient_id = challenge.patient_id;
         let now = self.clock().now();
+        let ceremony = self.take_assertion(db, patient_id, &proof, now).await?;
         let txn = db.begin().await?;
-        if !self.accept_factor(&txn, patient_id, &proof, now).await? {
+        if !self
+            .accept_factor(&txn, patient_id, &proof, ceremony, now)
+            .await?
+        {
             drop(txn);
             let entry = AuditEntry::account(AuditAction::MfaFailed, patient_id);
             audit::record(db, entry, client, now).await?;
-            return Err(ServiceError::InvalidCredentials);
+            return Err(ServiceError::SecondFactorRejected);
         }
         let used = MfaChallenge::update_many()
             .col_expr(mfa_challenge::Column::UsedAt, Expr::value(now))
@@ -326,15 +361,14 @@ impl AuthService {
             // Whoever holds the phone may hold a session too: the patient starts afresh.
             sessions::end_all(&txn, patient_id, None, EndReason::RecoveryCode, now).await?;
         }
-        let session = sessions::open(
-            &txn,
-            patient_id,
-            client,
-            now,
-            self.refresh_lifetime(),
-            Amr::password_and_otp(),
-        )
-        .await?;
+        let amr = match proof {
+            SecondFactorProof::Passkey(_) => Amr::password_and_key(),
+            SecondFactorProof::Code(_) | SecondFactorProof::RecoveryCode(_) => {
+                Amr::password_and_otp()
+            }
+        };
+        let session =
+            sessions::open(&txn, patient_id, client, now, self.refresh_lifetime(), amr).await?;
         let action = if by_recovery_code {
             AuditAction::RecoveryCodeUsed
         } else {
@@ -381,6 +415,14 @@ impl AuthService {
             .filter(mfa_challenge::Column::PatientId.eq(patient.patient_id))
             .exec(&txn)
             .await?;
+        Passkey::delete_many()
+            .filter(passkey::Column::PatientId.eq(patient.patient_id))
+            .exec(&txn)
+            .await?;
+        WebauthnCeremony::delete_many()
+            .filter(webauthn_ceremony::Column::PatientId.eq(patient.patient_id))
+            .exec(&txn)
+            .await?;
         let operator = ClientInfo::new(Some("patient-auth mfa-reset"), None);
         let entry = AuditEntry::account(AuditAction::MfaReset, patient.patient_id);
         audit::record(&txn, entry, &operator, now).await?;
@@ -392,21 +434,22 @@ impl AuthService {
         Ok(patient.patient_id)
     }
 
-    /// Deletes challenges past their expiry.
+    /// Deletes challenges and passkey ceremonies past their expiry.
     pub(crate) async fn purge_challenges<C: ConnectionTrait>(
         &self,
         db: &C,
         now: DateTime<Utc>,
     ) -> Result<u64, ServiceError> {
-        Ok(MfaChallenge::delete_many()
+        let challenges = MfaChallenge::delete_many()
             .filter(mfa_challenge::Column::ExpiresAt.lt(now))
             .exec(db)
             .await?
-            .rows_affected)
+            .rows_affected;
+        Ok(challenges + ceremony::purge(db, now).await?)
     }
 
     /// The open challenge `mfa_token` names.
-    async fn open_challenge<C: ConnectionTrait>(
+    pub(crate) async fn open_challenge<C: ConnectionTrait>(
         &self,
         db: &C,
         mfa_token: &SecretString,
@@ -423,15 +466,47 @@ impl AuthService {
             .ok_or(ServiceError::InvalidToken)
     }
 
+    /// For a passkey's answer, the patient's assertion ceremony it answers, taken out of the
+    /// table first (on `db`, outside any transaction: it is used up even when the answer fails).
+    async fn take_assertion<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        patient_id: i32,
+        proof: &SecondFactorProof,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PasskeyAuthentication>, ServiceError> {
+        let SecondFactorProof::Passkey(assertion) = proof else {
+            return Ok(None);
+        };
+        Ok(
+            match ceremony::take(db, &assertion.ceremony_token, now).await? {
+                Some(taken) if taken.patient_id == Some(patient_id) => match taken.state {
+                    CeremonyState::Assert { state } => Some(state),
+                    _ => None,
+                },
+                _ => None,
+            },
+        )
+    }
+
     /// Whether `proof` is a valid, unused factor of the patient; using it up if so (in `txn`).
+    /// A passkey's answer is checked against `ceremony`, from [`Self::take_assertion`].
     async fn accept_factor<C: ConnectionTrait>(
         &self,
         txn: &C,
         patient_id: i32,
         proof: &SecondFactorProof,
+        ceremony: Option<PasskeyAuthentication>,
         now: DateTime<Utc>,
     ) -> Result<bool, ServiceError> {
         match proof {
+            SecondFactorProof::Passkey(assertion) => {
+                let Some(state) = ceremony else {
+                    return Ok(false);
+                };
+                self.accept_passkey(txn, patient_id, &assertion.credential, &state, now)
+                    .await
+            }
             SecondFactorProof::Code(code) => {
                 let Some(enrolled) = confirmed_totp(txn, patient_id).await? else {
                     return Ok(false);
@@ -469,7 +544,7 @@ impl AuthService {
         }
     }
 
-    /// The step `code` is valid for under the enrolment's secret, or `InvalidCredentials`.
+    /// The step `code` is valid for under the enrolment's secret, or `SecondFactorRejected`.
     fn matching_step(
         &self,
         enrolled: &mfa_totp::Model,
@@ -482,11 +557,11 @@ impl AuthService {
             .open(&enrolled.secret_sealed, &totp_context(enrolled.patient_id))
             .map_err(|e| ServiceError::Internal(format!("patient {}: {e}", enrolled.patient_id)))?;
         totp::matching_step(&secret, code.expose_secret().trim(), now.timestamp())
-            .ok_or(ServiceError::InvalidCredentials)
+            .ok_or(ServiceError::SecondFactorRejected)
     }
 
     /// Checks the current password and a fresh second factor (for turning a factor off).
-    async fn check_password_and_factor<C>(
+    pub(crate) async fn check_password_and_factor<C>(
         &self,
         db: &C,
         who: &AuthenticatedPatient,
@@ -501,7 +576,7 @@ impl AuthService {
             .one(db)
             .await?
             .ok_or(ServiceError::InvalidToken)?;
-        if confirmed_totp(db, who.patient_id).await?.is_none() {
+        if !has_factor(db, who.patient_id).await? {
             return Err(ServiceError::MfaNotSetUp);
         }
         let verification = self
@@ -509,20 +584,28 @@ impl AuthService {
             .verify(password, Some(patient.password_hash.clone()))
             .await?;
         let now = self.clock().now();
+        let ceremony = self.take_assertion(db, who.patient_id, proof, now).await?;
         let txn = db.begin().await?;
-        let factor = self.accept_factor(&txn, who.patient_id, proof, now).await?;
+        let factor = self
+            .accept_factor(&txn, who.patient_id, proof, ceremony, now)
+            .await?;
         if verification == Verification::Mismatch || !factor {
             drop(txn);
             let entry = AuditEntry::new(AuditAction::MfaFailed, who.patient_id, &who.session_id);
             audit::record(db, entry, client, now).await?;
-            return Err(ServiceError::InvalidCredentials);
+            // The caller is signed in: which one was wrong tells no more than a password change.
+            return Err(if verification == Verification::Mismatch {
+                ServiceError::InvalidCredentials
+            } else {
+                ServiceError::SecondFactorRejected
+            });
         }
         txn.commit().await?;
         Ok(())
     }
 
     /// Replaces the patient's recovery codes with ten new ones; answers them.
-    async fn replace_recovery_codes<C: ConnectionTrait>(
+    pub(crate) async fn replace_recovery_codes<C: ConnectionTrait>(
         &self,
         txn: &C,
         patient_id: i32,
@@ -556,7 +639,7 @@ fn totp_context(patient_id: i32) -> String {
 }
 
 /// The patient's confirmed TOTP enrolment, if any.
-async fn confirmed_totp<C: ConnectionTrait>(
+pub(crate) async fn confirmed_totp<C: ConnectionTrait>(
     db: &C,
     patient_id: i32,
 ) -> Result<Option<mfa_totp::Model>, sea_orm::DbErr> {
@@ -573,4 +656,37 @@ async fn unused_codes<C: ConnectionTrait>(db: &C, patient_id: i32) -> Result<u64
         .filter(mfa_recovery_code::Column::UsedAt.is_null())
         .count(db)
         .await
+}
+
+/// How many passkeys the patient has.
+pub(crate) async fn passkey_count<C: ConnectionTrait>(
+    db: &C,
+    patient_id: i32,
+) -> Result<u64, sea_orm::DbErr> {
+    Passkey::find()
+        .filter(passkey::Column::PatientId.eq(patient_id))
+        .count(db)
+        .await
+}
+
+/// Whether the patient has any second factor (authenticator app or passkey).
+pub(crate) async fn has_factor<C: ConnectionTrait>(
+    db: &C,
+    patient_id: i32,
+) -> Result<bool, sea_orm::DbErr> {
+    Ok(confirmed_totp(db, patient_id).await?.is_some() || passkey_count(db, patient_id).await? > 0)
+}
+
+/// Drops the recovery codes once no factor is left that they stand in for.
+pub(crate) async fn drop_recovery_codes_if_last<C: ConnectionTrait>(
+    txn: &C,
+    patient_id: i32,
+) -> Result<(), sea_orm::DbErr> {
+    if !has_factor(txn, patient_id).await? {
+        MfaRecoveryCode::delete_many()
+            .filter(mfa_recovery_code::Column::PatientId.eq(patient_id))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
 }

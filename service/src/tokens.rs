@@ -54,6 +54,17 @@ impl Amr {
         Self(vec!["pwd".to_owned(), "otp".to_owned()])
     }
 
+    /// A password and a passkey (a hardware-bound key) as the second factor.
+    pub fn password_and_key() -> Self {
+        Self(vec!["pwd".to_owned(), "hwk".to_owned()])
+    }
+
+    /// A passkey alone: a hardware-bound key the patient unlocked with a PIN or biometric
+    /// (user verification), which is itself more than one factor.
+    pub fn passkey() -> Self {
+        Self(vec!["hwk".to_owned(), "mfa".to_owned()])
+    }
+
     /// As stored in `auth_sessions.amr`: space separated.
     pub fn column(&self) -> String {
         self.0.join(" ")
@@ -220,7 +231,12 @@ pub fn refresh_token_hash(token: &str) -> String {
 
 /// The stored form of an opaque token (hex SHA-256).
 pub fn opaque_token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
+    sha256_hex(token.as_bytes())
+}
+
+/// Hex SHA-256 of `bytes`: how the tables keep what must be found but not read back.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect()

@@ -42,6 +42,8 @@ pub enum MailKind {
     PasswordChanged,
     /// "A recovery code was used to sign in."
     RecoveryCodeUsed,
+    /// "A passkey was added to your account."
+    PasskeyAdded,
 }
 
 impl MailKind {
@@ -52,6 +54,7 @@ impl MailKind {
             Self::EmailVerification => "email_verification",
             Self::PasswordChanged => "password_changed",
             Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::PasskeyAdded => "passkey_added",
         }
     }
 }
@@ -83,6 +86,11 @@ pub enum Notice<'a> {
         /// When.
         at: DateTime<Utc>,
     },
+    /// A passkey was added to the account at `at`.
+    PasskeyAdded {
+        /// When.
+        at: DateTime<Utc>,
+    },
 }
 
 impl Notice<'_> {
@@ -93,6 +101,7 @@ impl Notice<'_> {
             Self::EmailVerification { .. } => MailKind::EmailVerification,
             Self::PasswordChanged { .. } => MailKind::PasswordChanged,
             Self::RecoveryCodeUsed { .. } => MailKind::RecoveryCodeUsed,
+            Self::PasskeyAdded { .. } => MailKind::PasskeyAdded,
         }
     }
 }
@@ -315,6 +324,30 @@ fn words(identity: &MailIdentity, name: &str, language: Language, notice: &Notic
             link: Some(format!("{app}/forgot-password")),
             after_link: Vec::new(),
         },
+        (Language::English, Notice::PasskeyAdded { at }) => Words {
+            subject: "A passkey was added to your account",
+            greeting: format!("Hello {name},"),
+            before_link: format!(
+                "A passkey was added to your patient account on {} (UTC). If this was you, \
+                 nothing else is needed. If it was not, someone knows your password: choose a \
+                 new one at once here, remove the passkey in the app, and contact support:",
+                at.format("%Y-%m-%d %H:%M")
+            ),
+            link: Some(format!("{app}/forgot-password")),
+            after_link: Vec::new(),
+        },
+        (Language::Arabic, Notice::PasskeyAdded { at }) => Words {
+            subject: "تمت إضافة مفتاح مرور إلى حسابك",
+            greeting: format!("مرحبًا {name}،"),
+            before_link: format!(
+                "تمت إضافة مفتاح مرور إلى حسابك في {} (بالتوقيت العالمي). إذا كنت أنت، فلا حاجة \
+                 لشيء آخر. وإن لم تكن أنت، فهناك من يعرف كلمة مرورك: اختر كلمة مرور جديدة فورًا \
+                 من هنا، واحذف مفتاح المرور من التطبيق، وتواصل مع الدعم:",
+                at.format("%Y-%m-%d %H:%M")
+            ),
+            link: Some(format!("{app}/forgot-password")),
+            after_link: Vec::new(),
+        },
     }
 }
 
@@ -426,6 +459,39 @@ mod tests {
         assert!(decoded.contains("lang=\"ar\""));
         assert!(decoded.contains("مرحبًا أحمد علي"));
         assert!(decoded.contains("<p dir=\"ltr\""));
+    }
+
+    #[test]
+    fn the_passkey_notice_says_when_and_how_to_get_back_in_both_languages() {
+        let at = DateTime::parse_from_rfc3339("2026-12-03T10:05:00Z")
+            .expect("time")
+            .with_timezone(&Utc);
+        for (language, words) in [
+            (
+                Language::English,
+                "A passkey was added to your patient account",
+            ),
+            (Language::Arabic, "تمت إضافة مفتاح مرور إلى حسابك"),
+        ] {
+            let composed = compose(
+                &MailIdentity::default(),
+                "Ahmed Ali",
+                "ahmed@example.com",
+                language,
+                &Notice::PasskeyAdded { at },
+            )
+            .expect("composed");
+            assert_eq!(composed.kind, MailKind::PasskeyAdded);
+            assert!(composed.message.contains(words), "{language:?}");
+            assert!(
+                composed.message.contains("2026-12-03 10:05"),
+                "{language:?}"
+            );
+            assert!(
+                composed.message.contains("/forgot-password"),
+                "{language:?}"
+            );
+        }
     }
 
     #[test]
