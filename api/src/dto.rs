@@ -125,12 +125,14 @@ pub struct MfaVerifyRequest {
     /// From the login's answer.
     #[schema(value_type = String, required = true)]
     pub mfa_token: Option<SecretString>,
-    /// Six digits of the authenticator app (exactly one of this and `recovery_code`).
+    /// Six digits of the authenticator app (exactly one of this, `recovery_code` and `passkey`).
     #[schema(value_type = Option<String>, example = "123456")]
     pub code: Option<SecretString>,
     /// One of the recovery codes (ends every other session).
     #[schema(value_type = Option<String>, example = "abcde-fghjk")]
     pub recovery_code: Option<SecretString>,
+    /// A passkey's answer to `POST /auth/mfa/passkey/options`.
+    pub passkey: Option<PasskeyAssertionBody>,
 }
 
 /// `POST /auth/mfa/totp/confirm`.
@@ -148,12 +150,14 @@ pub struct MfaChangeRequest {
     /// The current password.
     #[schema(value_type = String, required = true, format = Password, example = "secret-pass")]
     pub password: Option<SecretString>,
-    /// Six digits of the authenticator app (exactly one of this and `recovery_code`).
+    /// Six digits of the authenticator app (exactly one of this, `recovery_code` and `passkey`).
     #[schema(value_type = Option<String>, example = "123456")]
     pub code: Option<SecretString>,
     /// One of the recovery codes.
     #[schema(value_type = Option<String>, example = "abcde-fghjk")]
     pub recovery_code: Option<SecretString>,
+    /// A passkey's answer to `POST /auth/passkeys/assertion-options`.
+    pub passkey: Option<PasskeyAssertionBody>,
 }
 
 /// `POST /auth/mfa/totp/setup`: what the authenticator app is set up with.
@@ -190,6 +194,207 @@ pub struct MfaStatusResponse {
     /// Unused recovery codes.
     #[schema(example = 10)]
     pub recovery_codes_left: u64,
+    /// Registered passkeys.
+    #[schema(example = 1)]
+    pub passkeys: u64,
+}
+
+/// A passkey's answer (`navigator.credentials.get()`) to options this server sent.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasskeyAssertionBody {
+    /// The `ceremony_token` that came with the options.
+    #[schema(value_type = String, required = true)]
+    pub ceremony_token: Option<SecretString>,
+    /// The `PublicKeyCredential`, as JSON (binary fields base64url): `id`, `rawId`, `type`,
+    /// `response` {`authenticatorData`, `clientDataJSON`, `signature`, `userHandle`}.
+    #[schema(value_type = HashMap<String, serde_json::Value>, required = true)]
+    pub credential: Option<Box<service::webauthn::PublicKeyCredential>>,
+}
+
+/// `POST /auth/passkeys/register/options`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasskeyOptionsRequest {
+    /// The current password (an access token alone does not add a key to the account).
+    #[schema(value_type = String, required = true, format = Password, example = "secret-pass")]
+    pub password: Option<SecretString>,
+    /// Whether the passkey will also sign in alone, without the password (default `false`:
+    /// a second factor only).
+    #[schema(example = true)]
+    pub passwordless: Option<bool>,
+}
+
+/// Options for `navigator.credentials.create()`, and the token of their ceremony.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasskeyCreationOptionsResponse {
+    /// Send it back with the browser's answer (5 minutes, once).
+    #[serde(serialize_with = "expose")]
+    #[schema(value_type = String, example = "Q2VyZW1vbnktdG9rZW4tZXhhbXBsZS0wMDAwMDAwMDA")]
+    pub ceremony_token: SecretString,
+    /// `{"publicKey": PublicKeyCredentialCreationOptions}`, binary fields base64url.
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
+    pub options: service::webauthn::CreationChallengeResponse,
+}
+
+/// Options for `navigator.credentials.get()`, and the token of their ceremony.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasskeyRequestOptionsResponse {
+    /// Send it back with the browser's answer (5 minutes, once).
+    #[serde(serialize_with = "expose")]
+    #[schema(value_type = String, example = "Q2VyZW1vbnktdG9rZW4tZXhhbXBsZS0wMDAwMDAwMDA")]
+    pub ceremony_token: SecretString,
+    /// `{"publicKey": PublicKeyCredentialRequestOptions}`, binary fields base64url.
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
+    pub options: service::webauthn::RequestChallengeResponse,
+}
+
+impl From<service::Ceremony<service::webauthn::CreationChallengeResponse>>
+    for PasskeyCreationOptionsResponse
+{
+    fn from(ceremony: service::Ceremony<service::webauthn::CreationChallengeResponse>) -> Self {
+        Self {
+            ceremony_token: ceremony.ceremony_token,
+            options: ceremony.options,
+        }
+    }
+}
+
+impl From<service::Ceremony<service::webauthn::RequestChallengeResponse>>
+    for PasskeyRequestOptionsResponse
+{
+    fn from(ceremony: service::Ceremony<service::webauthn::RequestChallengeResponse>) -> Self {
+        Self {
+            ceremony_token: ceremony.ceremony_token,
+            options: ceremony.options,
+        }
+    }
+}
+
+/// `POST /auth/passkeys/register`: the browser's new credential.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasskeyRegisterRequest {
+    /// The `ceremony_token` of the options.
+    #[schema(value_type = String, required = true)]
+    pub ceremony_token: Option<SecretString>,
+    /// A name to tell it apart: 1–64 characters (default "Passkey").
+    #[schema(example = "Laptop")]
+    pub name: Option<String>,
+    /// The `PublicKeyCredential` of `navigator.credentials.create()`, as JSON (binary fields
+    /// base64url): `id`, `rawId`, `type`, `response` {`attestationObject`, `clientDataJSON`}.
+    #[schema(value_type = HashMap<String, serde_json::Value>, required = true)]
+    pub credential: Option<Box<service::webauthn::RegisterPublicKeyCredential>>,
+}
+
+/// One of the caller's passkeys.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasskeyResponse {
+    /// Its id (for removing it).
+    #[schema(example = "7d0c7f5e-2b1e-4c47-9a51-3f5d8e7b9c10")]
+    pub id: String,
+    /// The patient's name for it.
+    #[schema(example = "Laptop")]
+    pub name: String,
+    /// Whether it signs in alone (else it is a second factor only).
+    pub passwordless: bool,
+    /// When it was added.
+    #[serde(serialize_with = "utc_seconds")]
+    #[schema(example = "2026-12-03T10:00:00Z")]
+    pub created_at: DateTime<Utc>,
+    /// When it last signed in, or `null`.
+    #[serde(serialize_with = "utc_seconds_or_null")]
+    #[schema(value_type = Option<String>, format = DateTime, required = true, example = "2026-12-03T10:05:00Z")]
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl From<service::PasskeySummary> for PasskeyResponse {
+    fn from(passkey: service::PasskeySummary) -> Self {
+        Self {
+            id: passkey.id,
+            name: passkey.name,
+            passwordless: passkey.passwordless,
+            created_at: passkey.created_at,
+            last_used_at: passkey.last_used_at,
+        }
+    }
+}
+
+/// `GET /auth/passkeys`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasskeysResponse {
+    /// Oldest first.
+    pub passkeys: Vec<PasskeyResponse>,
+}
+
+/// `POST /auth/passkeys/register`'s answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasskeyAddedResponse {
+    /// The new passkey.
+    pub passkey: PasskeyResponse,
+    /// Ten recovery codes, shown this once, when this is the account's first second factor.
+    #[serde(
+        serialize_with = "expose_all_or_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<Vec<String>>, example = json!(["abcde-fghjk", "mnpqr-stuvw"]))]
+    pub recovery_codes: Option<Vec<SecretString>>,
+}
+
+/// `POST /auth/passkeys/remove`: which passkey, the password and a fresh second factor.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasskeyRemoveRequest {
+    /// The passkey's `id`.
+    #[schema(value_type = String, required = true, example = "7d0c7f5e-2b1e-4c47-9a51-3f5d8e7b9c10")]
+    pub passkey_id: Option<String>,
+    /// The current password.
+    #[schema(value_type = String, required = true, format = Password, example = "secret-pass")]
+    pub password: Option<SecretString>,
+    /// Six digits of the authenticator app (exactly one of this, `recovery_code` and `passkey`).
+    #[schema(value_type = Option<String>, example = "123456")]
+    pub code: Option<SecretString>,
+    /// One of the recovery codes.
+    #[schema(value_type = Option<String>, example = "abcde-fghjk")]
+    pub recovery_code: Option<SecretString>,
+    /// A passkey's answer to `POST /auth/passkeys/assertion-options`.
+    pub passkey: Option<PasskeyAssertionBody>,
+}
+
+/// `POST /auth/mfa/passkey/options`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MfaPasskeyOptionsRequest {
+    /// From the login's answer.
+    #[schema(value_type = String, required = true)]
+    pub mfa_token: Option<SecretString>,
+}
+
+/// `POST /auth/passkeys/login`: a passkey's answer to `POST /auth/passkeys/login/options`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasskeyLoginRequest {
+    /// The `ceremony_token` of the options.
+    #[schema(value_type = String, required = true)]
+    pub ceremony_token: Option<SecretString>,
+    /// The `PublicKeyCredential` of `navigator.credentials.get()`, as JSON (binary fields
+    /// base64url), with `response.userHandle`.
+    #[schema(value_type = HashMap<String, serde_json::Value>, required = true)]
+    pub credential: Option<Box<service::webauthn::PublicKeyCredential>>,
+}
+
+fn expose_all_or_none<S: Serializer>(
+    secrets: &Option<Vec<SecretString>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match secrets {
+        Some(secrets) => expose_all(secrets, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+fn utc_seconds_or_null<S: Serializer>(
+    at: &Option<DateTime<Utc>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => utc_seconds(at, serializer),
+        None => serializer.serialize_none(),
+    }
 }
 
 fn expose_all<S: Serializer>(secrets: &[SecretString], serializer: S) -> Result<S::Ok, S::Error> {

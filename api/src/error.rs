@@ -49,6 +49,10 @@ pub enum ErrorCode {
     MfaAlreadyEnabled,
     /// 409: no authenticator app is set up (or no factor is on).
     MfaNotSetUp,
+    /// 409: the patient has as many passkeys as allowed.
+    TooManyPasskeys,
+    /// 409: the passkey is registered already.
+    PasskeyAlreadyRegistered,
     /// 413: the body is over the limit.
     PayloadTooLarge,
     /// 415: the body is not declared as JSON.
@@ -83,6 +87,8 @@ impl ErrorCode {
             Self::ProfileNotEmpty => "profile_not_empty",
             Self::MfaAlreadyEnabled => "mfa_already_enabled",
             Self::MfaNotSetUp => "mfa_not_set_up",
+            Self::TooManyPasskeys => "too_many_passkeys",
+            Self::PasskeyAlreadyRegistered => "passkey_already_registered",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::ValidationFailed => "validation_failed",
@@ -276,6 +282,16 @@ impl From<ServiceError> for ApiError {
                 ErrorCode::InvalidCredentials,
                 "The email, username or password is incorrect.",
             ),
+            ServiceError::SecondFactorRejected => Self::new(
+                S::UNAUTHORIZED,
+                ErrorCode::InvalidCredentials,
+                "That code, recovery code or passkey was not accepted: it is wrong or was used.",
+            ),
+            ServiceError::PasskeyRejected => Self::new(
+                S::UNAUTHORIZED,
+                ErrorCode::InvalidCredentials,
+                "This passkey cannot sign in here: it is not registered, not set to sign in alone, or its answer was not accepted.",
+            ),
             ServiceError::InvalidToken => Self::new(
                 S::UNAUTHORIZED,
                 ErrorCode::InvalidToken,
@@ -312,7 +328,22 @@ impl From<ServiceError> for ApiError {
             ServiceError::MfaNotSetUp => Self::new(
                 S::CONFLICT,
                 ErrorCode::MfaNotSetUp,
-                "No authenticator app is set up for this account.",
+                "That second factor is not set up for this account.",
+            ),
+            ServiceError::TooManyPasskeys => Self::new(
+                S::CONFLICT,
+                ErrorCode::TooManyPasskeys,
+                "This account has as many passkeys as it may have; remove one first.",
+            ),
+            ServiceError::PasskeyTaken => Self::new(
+                S::CONFLICT,
+                ErrorCode::PasskeyAlreadyRegistered,
+                "This passkey is registered already.",
+            ),
+            ServiceError::PasskeyNotFound => Self::new(
+                S::NOT_FOUND,
+                ErrorCode::NotFound,
+                "You have no passkey with that id.",
             ),
             ServiceError::PatientNotFound => Self::not_found(),
             ServiceError::SessionNotFound => Self::new(

@@ -13,8 +13,11 @@ use serde_json::{Map, Value as Json};
 use crate::request_id;
 use crate::settings::LogFormat;
 
-/// What is logged when `RUST_LOG` says nothing: our own info, the libraries' warnings.
-const DEFAULT_FILTER: &str = "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,tiberius=warn";
+/// What is logged when `RUST_LOG` says nothing: our own info, the libraries' warnings. The
+/// WebAuthn library is silent: it logs ordinary passkeys (counter 0, backed up) as errors and
+/// ceremony data at debug; `service::passkeys` logs each refusal with its reason.
+const DEFAULT_FILTER: &str = "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,tiberius=warn,\
+                              webauthn_rs=off,webauthn_rs_core=off";
 
 /// Installs the process-wide logger in the given format (once; later calls do nothing).
 pub fn init(format: LogFormat) {

@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorCode};
 use crate::rate_limit::LimitedRoute;
-use crate::routes::{auth, docs, health, mfa, recovery};
+use crate::routes::{auth, docs, health, mfa, passkeys, recovery};
 
 /// The API's document (`ApiDoc::openapi()`).
 #[derive(OpenApi)]
@@ -47,7 +47,15 @@ use crate::routes::{auth, docs, health, mfa, recovery};
         mfa::totp_confirm,
         mfa::totp_disable,
         mfa::regenerate_recovery_codes,
+        mfa::passkey_options,
         mfa::verify,
+        passkeys::list_passkeys,
+        passkeys::passkey_registration_options,
+        passkeys::register_passkey,
+        passkeys::remove_passkey,
+        passkeys::passkey_assertion_options,
+        passkeys::passkey_login_options,
+        passkeys::passkey_login,
         docs::openapi_json,
         docs::swagger_ui,
     ),
@@ -61,6 +69,9 @@ use crate::routes::{auth, docs, health, mfa, recovery};
             EmailNotVerified,
             MfaConflict,
             MfaRejected,
+            PasskeyConflict,
+            PasskeyNotFound,
+            PasskeyRejected,
             RefreshRejected,
             CredentialsOrBearerRejected,
             NotFound,
@@ -83,9 +94,14 @@ use crate::routes::{auth, docs, health, mfa, recovery};
             mailed to the patient (`PUBLIC_APP_URL/reset-password#token=…`, \
             `PUBLIC_APP_URL/verify-email#token=…`: the token is in the fragment, so it reaches no \
             server log)."),
-        (name = "mfa", description = "The second factor: authenticator-app codes (RFC 6238) and \
-            recovery codes. With a factor on, a login's right password answers `mfa_required` \
-            and an `mfa_token` (5 minutes, once) for `POST /auth/mfa/verify`."),
+        (name = "mfa", description = "The second factor: authenticator-app codes (RFC 6238), \
+            recovery codes and passkeys. With a factor on, a login's right password answers \
+            `mfa_required` and an `mfa_token` (5 minutes, once) for `POST /auth/mfa/verify`."),
+        (name = "passkeys", description = "Passkeys (WebAuthn) for `WEBAUTHN_RP_ID`, used from \
+            the pages of `WEBAUTHN_ORIGIN`: each ceremony is options (with a `ceremony_token`, 5 \
+            minutes, once) for `navigator.credentials.create()` or `.get()`, then the \
+            browser's answer. A passkey is a second factor; one added as `passwordless` also \
+            signs in alone."),
         (name = "health", description = "Liveness and readiness probes."),
         (name = "docs", description = "This document and its interactive viewer."),
     ),
@@ -309,16 +325,30 @@ error_responses! {
         ],
         [];
     /// `409` of a change to the second factor.
-    MfaConflict => "Codes are on already (setup), or no authenticator app is set up (confirm, disable, new recovery codes).",
+    MfaConflict => "Codes are on already (setup), or the factor asked for is not set up (confirm, disable, new recovery codes, passkey options without a passkey).",
         [
             ("mfa_already_enabled", "Authenticator-app codes are on already; turn them off first to set up another app."),
-            ("mfa_not_set_up", "No authenticator app is set up for this account."),
+            ("mfa_not_set_up", "That second factor is not set up for this account."),
         ],
         [];
-    /// `401` of a login's second step.
-    MfaRejected => "The code or recovery code is wrong or used (`invalid_credentials`), or the `mfa_token` is unknown, used or expired (`invalid_token`).",
+    /// `409` of adding a passkey.
+    PasskeyConflict => "The account has as many passkeys as allowed (10), or this passkey is registered already (to this account or another).",
         [
-            ("invalid_credentials", "The email, username or password is incorrect."),
+            ("too_many_passkeys", "This account has as many passkeys as it may have; remove one first."),
+            ("passkey_already_registered", "This passkey is registered already."),
+        ],
+        [];
+    /// `401` of a sign-in with a passkey alone.
+    PasskeyRejected => "The passkey is not registered, was added as a second factor only, or its answer is wrong (another origin or site, no user verification, a counter gone back); one code for all.",
+        [("invalid_credentials", "This passkey cannot sign in here: it is not registered, not set to sign in alone, or its answer was not accepted.")],
+        [WWW_AUTHENTICATE];
+    /// `404` of removing a passkey.
+    PasskeyNotFound => "No such passkey of the caller (another patient's is indistinguishable).",
+        [("not_found", "You have no passkey with that id.")], [];
+    /// `401` of a login's second step.
+    MfaRejected => "The code, recovery code or passkey is wrong or used (`invalid_credentials`), or the `mfa_token` is unknown, used or expired (`invalid_token`).",
+        [
+            ("invalid_credentials", "That code, recovery code or passkey was not accepted: it is wrong or was used."),
             ("invalid_token", "The token is not valid."),
         ],
         [WWW_AUTHENTICATE];
@@ -348,7 +378,7 @@ error_responses! {
         ],
         [WWW_AUTHENTICATE];
     /// `401` of a password change: the bearer token or the current password.
-    CredentialsOrBearerRejected => "The bearer token is not accepted, or `current_password` is wrong.",
+    CredentialsOrBearerRejected => "The bearer token is not accepted, or the password (`current_password`) is wrong, or the second factor given with it.",
         [
             ("invalid_credentials", "The email, username or password is incorrect."),
             ("missing_token", "This route needs an `Authorization: Bearer <token>` header."),
@@ -595,6 +625,92 @@ const STRING_BOUNDS: &[StringBound] = &[
         None,
     ),
     ("TotpSetupResponse", "qr_svg", limits::QR_SVG_MAX, None),
+    (
+        "MfaPasskeyOptionsRequest",
+        "mfa_token",
+        limits::ACCOUNT_TOKEN_INPUT_MAX,
+        Some(1),
+    ),
+    (
+        "PasskeyOptionsRequest",
+        "password",
+        limits::BODY_MAX,
+        Some(1),
+    ),
+    (
+        "PasskeyCreationOptionsResponse",
+        "ceremony_token",
+        limits::ACCOUNT_TOKEN_LEN,
+        Some(limits::ACCOUNT_TOKEN_LEN),
+    ),
+    (
+        "PasskeyRequestOptionsResponse",
+        "ceremony_token",
+        limits::ACCOUNT_TOKEN_LEN,
+        Some(limits::ACCOUNT_TOKEN_LEN),
+    ),
+    (
+        "PasskeyAssertionBody",
+        "ceremony_token",
+        limits::ACCOUNT_TOKEN_INPUT_MAX,
+        Some(1),
+    ),
+    (
+        "PasskeyRegisterRequest",
+        "ceremony_token",
+        limits::ACCOUNT_TOKEN_INPUT_MAX,
+        Some(1),
+    ),
+    (
+        "PasskeyRegisterRequest",
+        "name",
+        limits::PASSKEY_NAME_MAX,
+        None,
+    ),
+    (
+        "PasskeyLoginRequest",
+        "ceremony_token",
+        limits::ACCOUNT_TOKEN_INPUT_MAX,
+        Some(1),
+    ),
+    (
+        "PasskeyResponse",
+        "id",
+        limits::PASSKEY_ID_LEN,
+        Some(limits::PASSKEY_ID_LEN),
+    ),
+    ("PasskeyResponse", "name", limits::PASSKEY_NAME_MAX, Some(1)),
+    ("PasskeyResponse", "created_at", limits::TIMESTAMP_LEN, None),
+    (
+        "PasskeyResponse",
+        "last_used_at",
+        limits::TIMESTAMP_LEN,
+        None,
+    ),
+    (
+        "PasskeyRemoveRequest",
+        "passkey_id",
+        limits::PASSKEY_ID_INPUT_MAX,
+        Some(1),
+    ),
+    (
+        "PasskeyRemoveRequest",
+        "password",
+        limits::BODY_MAX,
+        Some(1),
+    ),
+    (
+        "PasskeyRemoveRequest",
+        "code",
+        limits::MFA_CODE_INPUT_MAX,
+        None,
+    ),
+    (
+        "PasskeyRemoveRequest",
+        "recovery_code",
+        limits::RECOVERY_CODE_INPUT_MAX,
+        None,
+    ),
 ];
 
 /// Every array property of the document: most items, and longest item.
@@ -607,7 +723,31 @@ const ARRAY_BOUNDS: &[(&str, &str, usize, usize)] = &[
         limits::RECOVERY_CODE_LEN,
     ),
     ("SessionResponse", "amr", 4, 8),
+    (
+        "PasskeysResponse",
+        "passkeys",
+        limits::PASSKEYS_PER_PATIENT as usize,
+        0,
+    ),
+    (
+        "PasskeyAddedResponse",
+        "recovery_codes",
+        limits::RECOVERY_CODE_COUNT,
+        limits::RECOVERY_CODE_LEN,
+    ),
 ];
+
+/// The WebAuthn objects, passed through as the browser makes them: any members, named briefly.
+const OPEN_OBJECTS: &[(&str, &str)] = &[
+    ("PasskeyAssertionBody", "credential"),
+    ("PasskeyRegisterRequest", "credential"),
+    ("PasskeyLoginRequest", "credential"),
+    ("PasskeyCreationOptionsResponse", "options"),
+    ("PasskeyRequestOptionsResponse", "options"),
+];
+
+/// Longest member name of a WebAuthn object (`clientExtensionResults` is 22).
+const OPEN_OBJECT_KEY_MAX: usize = 64;
 
 /// Every id property: 32-bit keys from 1.
 const ID_PROPERTIES: &[(&str, &str)] = &[
@@ -677,6 +817,19 @@ impl Modify for Bounds {
         if let Some(left) = property(openapi, "MfaStatusResponse", "recovery_codes_left") {
             left.minimum = Some(0.into());
             left.maximum = Some(limits::RECOVERY_CODE_COUNT.into());
+        }
+        for (schema, name) in OPEN_OBJECTS {
+            if let Some(object) = property(openapi, schema, name) {
+                let key = ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(OPEN_OBJECT_KEY_MAX))
+                    .build();
+                object.property_names = Some(Box::new(key.into()));
+            }
+        }
+        if let Some(passkeys) = property(openapi, "MfaStatusResponse", "passkeys") {
+            passkeys.minimum = Some(0.into());
+            passkeys.maximum = Some(limits::PASSKEYS_PER_PATIENT.into());
         }
         if let Some(username) = property(openapi, "RegisterRequest", "username") {
             username.pattern = Some(limits::USERNAME_PATTERN.to_owned());

@@ -7,7 +7,7 @@ use database::{settings_sources, DatabaseUrl, PoolSettings, SettingsSources};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use service::mail::{DeliverySettings, MailIdentity, MailTransport};
-use service::mfa::SecretBox;
+use service::mfa::{RelyingParty, SecretBox};
 use service::password::HashPriority;
 use service::{AuthConfig, MfaConfig, RecoveryConfig};
 
@@ -91,6 +91,8 @@ struct RawSettings {
     mfa_issuer: String,
     mfa_failure_limit: u64,
     mfa_failure_window_seconds: u64,
+    webauthn_rp_id: String,
+    webauthn_origin: String,
 }
 
 /// Where mail goes and how it is written.
@@ -493,11 +495,16 @@ fn parse_absolute_url(key: &'static str, raw: &str) -> Result<Option<String>, Se
 
 /// `CORS_ORIGINS`: comma-separated `scheme://host[:port]` origins, as browsers send them.
 fn parse_origins(list: &str) -> Result<Vec<String>, SettingsError> {
+    parse_origin_list("cors_origins", list)
+}
+
+/// A comma-separated list of `scheme://host[:port]` origins (`key` names the setting).
+fn parse_origin_list(key: &'static str, list: &str) -> Result<Vec<String>, SettingsError> {
     list.split(',')
         .map(str::trim)
         .filter(|entry| !entry.is_empty())
         .map(|entry| {
-            let problem = |why: &str| invalid("cors_origins", format!("`{entry}` {why}"));
+            let problem = |why: &str| invalid(key, format!("`{entry}` {why}"));
             if entry == "*" {
                 return Err(problem(
                     "would let every web site use the API; list the app origins instead",
@@ -607,7 +614,41 @@ fn check_mfa(raw: &RawSettings, jwt_secret: &SecretString) -> Result<MfaConfig, 
             .map_err(|e| invalid("mfa_encryption_key", e.to_string()))?,
         issuer: issuer.to_owned(),
         challenge_lifetime: chrono::Duration::minutes(5),
+        relying_party: check_relying_party(raw, issuer)?,
+        ceremony_lifetime: chrono::Duration::minutes(5),
     })
+}
+
+/// `WEBAUTHN_RP_ID` (the site passkeys belong to) and `WEBAUTHN_ORIGIN` (the pages that may use
+/// them, comma-separated; each the RP id or a subdomain of it). Production wants `https://`.
+fn check_relying_party(raw: &RawSettings, name: &str) -> Result<RelyingParty, SettingsError> {
+    let id = raw.webauthn_rp_id.trim().to_ascii_lowercase();
+    if id.is_empty() {
+        return Err(invalid(
+            "webauthn_rp_id",
+            "must name a domain, e.g. example.com",
+        ));
+    }
+    let origins = parse_origin_list("webauthn_origin", &raw.webauthn_origin)?
+        .iter()
+        .map(|origin| url::Url::parse(origin))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid("webauthn_origin", e.to_string()))?;
+    if origins.is_empty() {
+        return Err(invalid("webauthn_origin", "must list the app's origin"));
+    }
+    if raw.app_env == AppEnv::Production {
+        if let Some(plain) = origins
+            .iter()
+            .find(|o| o.scheme() != "https" && o.host_str() != Some("localhost"))
+        {
+            return Err(invalid(
+                "webauthn_origin",
+                format!("`{plain}`: passkeys need https:// in production"),
+            ));
+        }
+    }
+    RelyingParty::new(&id, name, &origins).map_err(|why| invalid("webauthn_origin", why))
 }
 
 fn random_secret() -> Result<SecretString, SettingsError> {
@@ -774,6 +815,32 @@ mod tests {
         .expect("a password in clear is refused");
         assert!(err.to_string().contains("SMTP_URL"), "{err}");
         assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn passkeys_work_on_localhost_by_default_and_need_https_on_their_own_site_in_production() {
+        let defaults = load(&[]).expect("defaults work");
+        assert_eq!(defaults.auth.mfa.relying_party.id(), "localhost");
+        let site = [
+            ("WEBAUTHN_RP_ID", "clinic.example"),
+            ("WEBAUTHN_ORIGIN", "https://app.clinic.example"),
+        ];
+        let settings = load(&production_with(&site)).expect("an https origin of the site");
+        assert_eq!(settings.auth.mfa.relying_party.id(), "clinic.example");
+        for (key, value) in [
+            ("WEBAUTHN_ORIGIN", "http://app.clinic.example"),
+            ("WEBAUTHN_ORIGIN", "https://app.other.example"),
+            ("WEBAUTHN_ORIGIN", ""),
+            ("WEBAUTHN_ORIGIN", "https://app.clinic.example/login"),
+            ("WEBAUTHN_RP_ID", " "),
+        ] {
+            let mut vars = production_with(&site);
+            vars.push((key, value));
+            let err = load(&vars)
+                .err()
+                .unwrap_or_else(|| panic!("{key}={value} accepted"));
+            assert!(err.to_string().contains(key), "{key}={value}: {err}");
+        }
     }
 
     #[test]

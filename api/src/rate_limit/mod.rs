@@ -56,11 +56,25 @@ pub enum LimitedRoute {
     TotpDisable,
     /// `POST /auth/mfa/recovery-codes`.
     RecoveryCodes,
+    /// `POST /auth/mfa/passkey/options`.
+    MfaPasskeyOptions,
+    /// `POST /auth/passkeys/register/options`.
+    PasskeyRegisterOptions,
+    /// `POST /auth/passkeys/register`.
+    PasskeyRegister,
+    /// `POST /auth/passkeys/remove`.
+    PasskeyRemove,
+    /// `POST /auth/passkeys/assertion-options`.
+    PasskeyAssertionOptions,
+    /// `POST /auth/passkeys/login/options`.
+    PasskeyLoginOptions,
+    /// `POST /auth/passkeys/login`.
+    PasskeyLogin,
 }
 
 impl LimitedRoute {
     /// Every limited route.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 19] = [
         Self::Register,
         Self::Login,
         Self::Refresh,
@@ -73,6 +87,13 @@ impl LimitedRoute {
         Self::TotpSetup,
         Self::TotpDisable,
         Self::RecoveryCodes,
+        Self::MfaPasskeyOptions,
+        Self::PasskeyRegisterOptions,
+        Self::PasskeyRegister,
+        Self::PasskeyRemove,
+        Self::PasskeyAssertionOptions,
+        Self::PasskeyLoginOptions,
+        Self::PasskeyLogin,
     ];
 
     /// The limited route a request is for, if any (all of them are `POST`s).
@@ -98,6 +119,13 @@ impl LimitedRoute {
             Self::TotpSetup => "/auth/mfa/totp/setup",
             Self::TotpDisable => "/auth/mfa/totp/disable",
             Self::RecoveryCodes => "/auth/mfa/recovery-codes",
+            Self::MfaPasskeyOptions => "/auth/mfa/passkey/options",
+            Self::PasskeyRegisterOptions => "/auth/passkeys/register/options",
+            Self::PasskeyRegister => "/auth/passkeys/register",
+            Self::PasskeyRemove => "/auth/passkeys/remove",
+            Self::PasskeyAssertionOptions => "/auth/passkeys/assertion-options",
+            Self::PasskeyLoginOptions => "/auth/passkeys/login/options",
+            Self::PasskeyLogin => "/auth/passkeys/login",
         }
     }
 
@@ -115,6 +143,13 @@ impl LimitedRoute {
             Self::TotpSetup => "totp-setup",
             Self::TotpDisable => "totp-disable",
             Self::RecoveryCodes => "recovery-codes",
+            Self::MfaPasskeyOptions => "mfa-passkey-options",
+            Self::PasskeyRegisterOptions => "passkey-register-options",
+            Self::PasskeyRegister => "passkey-register",
+            Self::PasskeyRemove => "passkey-remove",
+            Self::PasskeyAssertionOptions => "passkey-assertion-options",
+            Self::PasskeyLoginOptions => "passkey-login-options",
+            Self::PasskeyLogin => "passkey-login",
         }
     }
 }

@@ -1,11 +1,13 @@
-//! `/auth/mfa/*`: the second factor — authenticator-app codes and recovery codes.
+//! `/auth/mfa/*`: the second factor — authenticator-app codes, recovery codes, and a passkey
+//! as a login's second step.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::SecretString;
-use service::{FieldErrors, SecondFactorProof, ServiceError};
+use service::{FieldErrors, PasskeyAssertion, SecondFactorProof, ServiceError};
 
 use crate::dto::{
-    MessageResponse, MfaChangeRequest, MfaStatusResponse, MfaVerifyRequest, RecoveryCodesResponse,
+    MessageResponse, MfaChangeRequest, MfaPasskeyOptionsRequest, MfaStatusResponse,
+    MfaVerifyRequest, PasskeyAssertionBody, PasskeyRequestOptionsResponse, RecoveryCodesResponse,
     TokenResponse, TotpConfirmRequest, TotpSetupResponse,
 };
 use crate::error::ApiError;
@@ -28,6 +30,7 @@ pub fn operations() -> Vec<Operation> {
         Operation::of::<__path_totp_confirm>(|r| r.to(totp_confirm)),
         Operation::of::<__path_totp_disable>(|r| r.to(totp_disable)),
         Operation::of::<__path_regenerate_recovery_codes>(|r| r.to(regenerate_recovery_codes)),
+        Operation::of::<__path_passkey_options>(|r| r.to(passkey_options)),
         Operation::of::<__path_verify>(|r| r.to(verify)),
     ]
     .into_iter()
@@ -56,6 +59,7 @@ async fn status(
     Ok(HttpResponse::Ok().json(MfaStatusResponse {
         totp: status.totp,
         recovery_codes_left: status.recovery_codes_left,
+        passkeys: status.passkeys,
     }))
 }
 
@@ -202,8 +206,40 @@ async fn regenerate_recovery_codes(
     }))
 }
 
-/// Completes a login with its second factor: the `mfa_token` and a code or a recovery code. A
-/// recovery code also ends every other session and mails the patient.
+/// Options for a passkey to answer as a login's second step (the answer goes to
+/// `POST /auth/mfa/verify` as `passkey`).
+#[utoipa::path(
+    post,
+    path = "/auth/mfa/passkey/options",
+    tag = "mfa",
+    request_body = MfaPasskeyOptionsRequest,
+    responses(
+        (status = 200, description = "For `navigator.credentials.get()`.", body = PasskeyRequestOptionsResponse),
+        (status = 400, response = InvalidJson),
+        (status = 401, response = MfaRejected),
+        (status = 409, response = MfaConflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = MfaRateLimited),
+        (status = 503, response = ServiceUnavailable),
+        (status = 500, response = Internal),
+    )
+)]
+async fn passkey_options(
+    state: web::Data<AppState>,
+    JsonBody(body): JsonBody<MfaPasskeyOptionsRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mfa_token = required(body.mfa_token, "mfa_token")?;
+    let ceremony = state
+        .auth
+        .second_step_passkey_options(&state.db, &mfa_token)
+        .await?;
+    Ok(HttpResponse::Ok().json(PasskeyRequestOptionsResponse::from(ceremony)))
+}
+
+/// Completes a login with its second factor: the `mfa_token` and a code, a recovery code or a
+/// passkey's answer. A recovery code also ends every other session and mails the patient.
 #[utoipa::path(
     post,
     path = "/auth/mfa/verify",
@@ -227,7 +263,7 @@ async fn verify(
     JsonBody(body): JsonBody<MfaVerifyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mfa_token = required(body.mfa_token, "mfa_token")?;
-    let proof = proof(body.code, body.recovery_code)?;
+    let proof = proof(body.code, body.recovery_code, body.passkey)?;
     let patient_id = state
         .auth
         .mfa_challenge_owner(&state.db, &mfa_token)
@@ -244,48 +280,69 @@ async fn verify(
 }
 
 /// Only a wrong factor counts against the account.
-async fn counted<T>(
+pub(crate) async fn counted<T>(
     state: &AppState,
     attempt: crate::rate_limit::LoginAttempt,
     outcome: &Result<T, ServiceError>,
 ) {
-    if !matches!(outcome, Err(ServiceError::InvalidCredentials)) {
+    if !matches!(
+        outcome,
+        Err(ServiceError::InvalidCredentials | ServiceError::SecondFactorRejected)
+    ) {
         state.limits.login_succeeded(attempt).await;
     }
 }
 
 /// A secret field that was sent and is not empty, or a `422` naming it.
-fn required(value: Option<SecretString>, field: &str) -> Result<SecretString, ApiError> {
-    present(value).ok_or_else(|| {
-        let mut errors = FieldErrors::default();
-        errors.add(field, "is required");
-        ApiError::validation(errors)
+pub(crate) fn required(value: Option<SecretString>, field: &str) -> Result<SecretString, ApiError> {
+    present(value).ok_or_else(|| field_problem(field, "is required"))
+}
+
+/// Exactly one of `code`, `recovery_code` and `passkey`.
+pub(crate) fn proof(
+    code: Option<SecretString>,
+    recovery_code: Option<SecretString>,
+    passkey: Option<PasskeyAssertionBody>,
+) -> Result<SecondFactorProof, ApiError> {
+    match (present(code), present(recovery_code), passkey) {
+        (Some(code), None, None) => Ok(SecondFactorProof::Code(code)),
+        (None, Some(code), None) => Ok(SecondFactorProof::RecoveryCode(code)),
+        (None, None, Some(answer)) => Ok(SecondFactorProof::Passkey(passkey_answer(answer)?)),
+        (None, None, None) => Err(field_problem(
+            "code",
+            "code, recovery_code or passkey is required",
+        )),
+        _ => Err(field_problem(
+            "code",
+            "give one of code, recovery_code and passkey, not more",
+        )),
+    }
+}
+
+/// A passkey's answer with both of its parts.
+pub(crate) fn passkey_answer(answer: PasskeyAssertionBody) -> Result<PasskeyAssertion, ApiError> {
+    let ceremony_token = required(answer.ceremony_token, "passkey.ceremony_token")?;
+    let credential = answer
+        .credential
+        .ok_or_else(|| field_problem("passkey.credential", "is required"))?;
+    Ok(PasskeyAssertion {
+        ceremony_token,
+        credential,
     })
 }
 
-/// Exactly one of `code` and `recovery_code`.
-fn proof(
-    code: Option<SecretString>,
-    recovery_code: Option<SecretString>,
-) -> Result<SecondFactorProof, ApiError> {
-    match (present(code), present(recovery_code)) {
-        (Some(code), None) => Ok(SecondFactorProof::Code(code)),
-        (None, Some(code)) => Ok(SecondFactorProof::RecoveryCode(code)),
-        (code, _) => {
-            let mut errors = FieldErrors::default();
-            let problem = if code.is_some() {
-                "give either code or recovery_code, not both"
-            } else {
-                "code or recovery_code is required"
-            };
-            errors.add("code", problem);
-            Err(ApiError::validation(errors))
-        }
-    }
+/// A `422` naming one field.
+pub(crate) fn field_problem(field: &str, problem: &str) -> ApiError {
+    let mut errors = FieldErrors::default();
+    errors.add(field, problem);
+    ApiError::validation(errors)
 }
 
 /// The password and one factor of a change to the factors.
 fn change(body: MfaChangeRequest) -> Result<(SecretString, SecondFactorProof), ApiError> {
     let password = required(body.password, "password")?;
-    Ok((password, proof(body.code, body.recovery_code)?))
+    Ok((
+        password,
+        proof(body.code, body.recovery_code, body.passkey)?,
+    ))
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod docs;
 pub mod health;
 pub mod mfa;
+pub mod passkeys;
 pub mod recovery;
 
 use std::collections::BTreeMap;
@@ -67,6 +68,7 @@ pub fn operations() -> Vec<Operation> {
     all.extend(auth::operations());
     all.extend(recovery::operations());
     all.extend(mfa::operations());
+    all.extend(passkeys::operations());
     all.extend(docs::operations());
     all
 }

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod audit;
+mod authenticator;
 mod binary;
 mod browser_headers;
 mod concurrency;
@@ -15,6 +16,7 @@ mod mfa;
 mod migrations;
 mod openapi;
 mod outage;
+mod passkeys;
 mod profile;
 mod rate_limits;
 mod recovery;

@@ -139,7 +139,7 @@ async fn codes_turn_on_after_one_valid_code_and_the_secret_is_sealed(app: TestAp
     let status = app.get_with_token("/auth/mfa", &token).await;
     assert_eq!(
         status.body,
-        json!({"totp": true, "recovery_codes_left": 10})
+        json!({"totp": true, "recovery_codes_left": 10, "passkeys": 0})
     );
     let again = app.post_with_token("/auth/mfa/totp/setup", &token).await;
     assert_eq!((again.status, again.error()), (409, "mfa_already_enabled"));
@@ -427,7 +427,9 @@ async fn an_operator_removes_every_factor_of_a_patient_who_lost_them_all() {
         return;
     };
     let app = spawn_app_with(database, &[]).await;
-    with_totp(&app, "lost-everything@example.com").await;
+    let (token, _, _) = with_totp(&app, "lost-everything@example.com").await;
+    let (_, added) = crate::passkeys::add_passkey(&app, &token, true).await;
+    assert_eq!(added.status, 201, "{}", added.text);
     let dir = tempfile::tempdir().expect("dir");
     let output = crate::binary::command(
         dir.path(),
@@ -453,6 +455,11 @@ async fn an_operator_removes_every_factor_of_a_patient_who_lost_them_all() {
         app.sql_count("SELECT COUNT(*) FROM audit_events WHERE event = 'mfa_reset'")
             .await,
         1
+    );
+    assert_eq!(
+        app.sql_count("SELECT COUNT(*) FROM passkeys").await,
+        0,
+        "passkeys go too"
     );
     let unknown =
         crate::binary::command(dir.path(), &[("DATABASE_URL", app.database.url.as_str())])

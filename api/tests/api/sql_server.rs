@@ -346,6 +346,7 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
 
     recovery_scenarios(&auth, db, native, &client, &clock).await;
     second_factor_scenarios(&auth, db, &client, &clock).await;
+    passkey_scenarios(&auth, db, &client).await;
 
     let operator_made =
         service::NewPatient::parse(form("operator@example.com", None)).expect("valid");
@@ -354,6 +355,32 @@ async fn run_scenarios(db: &DatabaseConnection, native: &database::Db, database_
         .expect("create patient");
     clock.advance(Duration::days(30));
     auth.purge_expired(db).await.expect("purge");
+}
+
+/// Registers a patient (password `correct-horse-battery`) and answers them as signed in.
+async fn signed_up(
+    auth: &AuthService,
+    db: &DatabaseConnection,
+    client: &ClientInfo,
+    name: &str,
+    email: &str,
+) -> AuthenticatedPatient {
+    let registered = auth
+        .register(
+            db,
+            RegistrationForm {
+                name: Some(name.into()),
+                email: Some(email.into()),
+                password: Some(secret("correct-horse-battery")),
+                username: None,
+            },
+            client,
+        )
+        .await
+        .expect("register");
+    auth.authenticate(db, registered.access_token.expose_secret())
+        .await
+        .expect("authenticate")
 }
 
 /// The newest queued message's reset or verification token (read beside the recording).
@@ -378,23 +405,7 @@ async fn second_factor_scenarios(
     client: &ClientInfo,
     clock: &Arc<ManualClock>,
 ) {
-    let registered = auth
-        .register(
-            db,
-            RegistrationForm {
-                name: Some("Two Factor".into()),
-                email: Some("mfa@example.com".into()),
-                password: Some(secret("correct-horse-battery")),
-                username: None,
-            },
-            client,
-        )
-        .await
-        .expect("register");
-    let who = auth
-        .authenticate(db, registered.access_token.expose_secret())
-        .await
-        .expect("authenticate");
+    let who = signed_up(auth, db, client, "Two Factor", "mfa@example.com").await;
     let setup = auth.totp_setup(db, &who).await.expect("setup");
     auth.mfa_status(db, &who).await.expect("status");
     let base32 = setup.secret.expose_secret().to_owned();
@@ -478,6 +489,89 @@ async fn second_factor_scenarios(
         .expect("operator reset");
 }
 
+/// Passkeys: adding one, the login's second step by passkey, signing in with one alone,
+/// removing it, and the purge of abandoned ceremonies.
+async fn passkey_scenarios(auth: &AuthService, db: &DatabaseConnection, client: &ClientInfo) {
+    use crate::authenticator::SoftPasskey;
+    const ORIGIN: &str = "http://localhost:5173";
+    fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+        serde_json::from_value(value).expect("a credential")
+    }
+    fn json(value: &impl serde::Serialize) -> serde_json::Value {
+        serde_json::to_value(value).expect("options")
+    }
+    let who = signed_up(auth, db, client, "Passkey Owner", "passkey@example.com").await;
+    let creation = auth
+        .passkey_registration_options(db, &who, secret("correct-horse-battery"), true, client)
+        .await
+        .expect("creation options");
+    let (mut passkey, credential) = SoftPasskey::create(&json(&creation.options), ORIGIN);
+    let added = auth
+        .register_passkey(
+            db,
+            &who,
+            &creation.ceremony_token,
+            Some("Laptop"),
+            &typed(credential),
+            client,
+        )
+        .await
+        .expect("passkey added");
+    auth.list_passkeys(db, &who).await.expect("list");
+    auth.mfa_status(db, &who).await.expect("status");
+
+    let login = Credentials {
+        login: LoginId::Email("passkey@example.com".into()),
+        password: secret("correct-horse-battery"),
+    };
+    let challenge = match auth.login(db, login, client).await.expect("login") {
+        service::LoginOutcome::SecondFactorRequired(challenge) => challenge,
+        service::LoginOutcome::Granted(_) => panic!("a second step"),
+    };
+    let request = auth
+        .second_step_passkey_options(db, &challenge.mfa_token)
+        .await
+        .expect("request options");
+    let answer = passkey.get(&json(&request.options), ORIGIN);
+    auth.complete_login(
+        db,
+        &challenge.mfa_token,
+        service::SecondFactorProof::Passkey(service::PasskeyAssertion {
+            ceremony_token: request.ceremony_token,
+            credential: Box::new(typed(answer)),
+        }),
+        client,
+    )
+    .await
+    .expect("second step by passkey");
+
+    let discover = auth.passwordless_options(db).await.expect("login options");
+    let answer = passkey.get(&json(&discover.options), ORIGIN);
+    auth.passkey_login(db, &discover.ceremony_token, &typed(answer), client)
+        .await
+        .expect("passkey alone");
+
+    let fresh = auth
+        .fresh_passkey_options(db, &who)
+        .await
+        .expect("fresh options");
+    let answer = passkey.get(&json(&fresh.options), ORIGIN);
+    auth.remove_passkey(
+        db,
+        &who,
+        &added.passkey.id,
+        secret("correct-horse-battery"),
+        service::SecondFactorProof::Passkey(service::PasskeyAssertion {
+            ceremony_token: fresh.ceremony_token,
+            credential: Box::new(typed(answer)),
+        }),
+        client,
+    )
+    .await
+    .expect("passkey removed");
+    auth.passwordless_options(db).await.expect("abandoned");
+}
+
 /// Reset, verification and their mail: requests, links, the delivery worker's claims.
 async fn recovery_scenarios(
     auth: &AuthService,
@@ -502,23 +596,7 @@ async fn recovery_scenarios(
     auth.confirm_password_reset(db, &token, secret("reset-to-this-passphrase"), client)
         .await
         .expect("reset");
-    let registered = auth
-        .register(
-            db,
-            RegistrationForm {
-                name: Some("Verify Me".into()),
-                email: Some("verify@example.com".into()),
-                password: Some(secret("correct-horse-battery")),
-                username: None,
-            },
-            client,
-        )
-        .await
-        .expect("register");
-    let who = auth
-        .authenticate(db, registered.access_token.expose_secret())
-        .await
-        .expect("authenticate");
+    let who = signed_up(auth, db, client, "Verify Me", "verify@example.com").await;
     auth.resend_verification(db, &who, client)
         .await
         .expect("resend");
