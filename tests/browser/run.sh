@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # The browser test: Playwright drives Debian's Chromium through examples/web against a live
-# patient-auth, on three origins:
-#   patient-auth     http://127.0.0.1:A  CORS_ORIGINS=<the app's origin>, JWT_EXP_MINUTES=1, no leeway
+# patient-auth, on these origins:
+#   patient-auth     http://127.0.0.1:A  CORS_ORIGINS=B (both names) and localhost:C,
+#                                        JWT_EXP_MINUTES=1, no leeway; WEBAUTHN_RP_ID=localhost,
+#                                        WEBAUTHN_ORIGIN=http://localhost:B
 #   the example      http://127.0.0.1:B  built against A, served by `vite preview`
+#                    http://localhost:B  the same server by name, where passkeys work (WebAuthn
+#                                        refuses IP-address origins; Chromium resolves localhost
+#                                        to 127.0.0.1 itself)
 #   the example too  http://127.0.0.1:C  an origin CORS_ORIGINS does not list
+#                    http://localhost:C  an origin CORS_ORIGINS lists and WEBAUTHN_ORIGIN does not
 #   an SMTP server   127.0.0.1:D         api/tests/support/smtp_sink.py (aiosmtpd): patient-auth's
 #                                        SMTP_URL; each message it receives is a .eml file in
 #                                        MAIL_DIR, where the recovery specs read the links
@@ -73,9 +79,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-app_url="http://127.0.0.1:$(pa_free_port)"
-other_url="http://127.0.0.1:$(pa_free_port)"
-[ "$app_url" != "$other_url" ] || other_url="http://127.0.0.1:$(pa_free_port)"
+app_port="$(pa_free_port)"
+other_port="$(pa_free_port)"
+[ "$app_port" != "$other_port" ] || other_port="$(pa_free_port)"
+app_url="http://127.0.0.1:$app_port"
+other_url="http://127.0.0.1:$other_port"
+passkey_app_url="http://localhost:$app_port"
+passkey_other_url="http://localhost:$other_port"
 
 mail_dir=""
 mail_settings=()
@@ -109,10 +119,12 @@ else
   echo "SKIPPED: the mail specs (reset, verification) need a Python with aiosmtpd (see above)" >&2
 fi
 
-log "patient-auth (CORS_ORIGINS=$app_url)"
+cors_origins="$app_url,$passkey_app_url,$passkey_other_url"
+log "patient-auth (CORS_ORIGINS=$cors_origins, WEBAUTHN_ORIGIN=$passkey_app_url)"
 pa_build "$work"
 # Without an SMTP server, the messages are .eml files in $work/outbox (not ./outbox).
-pa_start "$work" CORS_ORIGINS="$app_url" JWT_EXP_MINUTES=1 JWT_LEEWAY_SECONDS=0 \
+pa_start "$work" CORS_ORIGINS="$cors_origins" JWT_EXP_MINUTES=1 JWT_LEEWAY_SECONDS=0 \
+  WEBAUTHN_RP_ID=localhost WEBAUTHN_ORIGIN="$passkey_app_url" \
   MAIL_OUTBOX_DIR="$work/outbox" "${mail_settings[@]}"
 
 log "building examples/web against $pa_base"
@@ -131,7 +143,7 @@ serve_example() { # serve_example URL: vite preview of the build on that URL's p
   echo "the example did not come up on $1" >&2
   return 1
 }
-log "serving the example on $app_url and $other_url"
+log "serving the example on $app_url and $other_url (also $passkey_app_url and $passkey_other_url)"
 serve_example "$app_url"
 serve_example "$other_url"
 
@@ -141,6 +153,7 @@ mkdir -p "$artifacts"
 rm -rf "$artifacts/results" "$artifacts/results.json" "$artifacts"/*.png
 status=0
 (cd "$here" && env API_URL="$pa_base" APP_URL="$app_url" OTHER_APP_URL="$other_url" MAIL_DIR="$mail_dir" \
+  PASSKEY_APP_URL="$passkey_app_url" PASSKEY_OTHER_ORIGIN_URL="$passkey_other_url" \
   PATIENT_AUTH_BIN="$work/patient-auth" PATIENT_AUTH_DATABASE_URL="sqlite:///$work/api.db" \
   ARTIFACTS_DIR="$artifacts" CHROMIUM="$chromium" node node_modules/@playwright/test/cli.js test "$@") || status=$?
 

@@ -2,8 +2,10 @@
 // body, parameter and response is checked against the server's own OpenAPI document.
 // This file is written by hand; `schema.d.ts` is generated (scripts/generate.sh).
 import createClient, { type Client, type ClientOptions } from "openapi-fetch";
+import type { PasskeyAssertion } from "./passkeys";
 import type { components, paths } from "./schema";
 
+export * from "./passkeys";
 export type { components, operations, paths } from "./schema";
 
 type Schemas = components["schemas"];
@@ -32,17 +34,33 @@ export type MfaStatus = Schemas["MfaStatusResponse"];
 export type TotpSetup = Schemas["TotpSetupResponse"];
 /** Ten single-use recovery codes (`totp/confirm`, `recovery-codes`): the server shows them once. */
 export type RecoveryCodes = Schemas["RecoveryCodesResponse"];
+/** One of the caller's passkeys (`GET /auth/passkeys`): `id`, `name`, `passwordless`, `created_at`, `last_used_at`. */
+export type Passkey = Schemas["PasskeyResponse"];
+/** `POST /auth/passkeys/register/options`: the password, and whether the passkey also signs in alone. */
+export type PasskeyOptionsRequest = Schemas["PasskeyOptionsRequest"];
+/** `POST /auth/passkeys/register`'s 201: the new passkey, and ten recovery codes when it is the first factor. */
+export type PasskeyAdded = Schemas["PasskeyAddedResponse"];
+/** Options for `navigator.credentials.create()` (see creationOptions, createPasskey) and their `ceremony_token`. */
+export type PasskeyCreationOptions = Schemas["PasskeyCreationOptionsResponse"];
+/** Options for `navigator.credentials.get()` (see requestOptions, getPasskey) and their `ceremony_token`. */
+export type PasskeyRequestOptions = Schemas["PasskeyRequestOptionsResponse"];
 /**
- * Exactly one second factor: a code of the authenticator app, or a recovery code. (The served
- * schema lists both `code` and `recovery_code` as required; the server answers 422 unless
- * exactly one is given, so these types say what it accepts, and the *Body helpers below
- * convert them for the generated operations.)
+ * Exactly one second factor: a code of the authenticator app, a recovery code, or a passkey's
+ * answer (getPasskey). (The served schema lists `code` and `recovery_code` as required and a
+ * passkey's `credential` as an opaque object; the server answers 422 unless exactly one is
+ * given, so these types say what it accepts, and the *Body helpers below convert them for the
+ * generated operations.)
  */
-export type SecondFactor = { code: string; recovery_code?: never } | { recovery_code: string; code?: never };
+export type SecondFactor =
+  | { code: string; recovery_code?: never; passkey?: never }
+  | { recovery_code: string; code?: never; passkey?: never }
+  | { passkey: PasskeyAssertion; code?: never; recovery_code?: never };
 /** `POST /auth/mfa/verify`: the login's `mfa_token` and one factor. */
 export type MfaVerifyRequest = { mfa_token: string } & SecondFactor;
 /** `POST /auth/mfa/totp/disable` and `POST /auth/mfa/recovery-codes`: the password and one factor. */
 export type MfaChangeRequest = { password: string } & SecondFactor;
+/** `POST /auth/passkeys/remove`: which passkey, the password and one factor. */
+export type PasskeyRemoveRequest = { passkey_id: string; password: string } & SecondFactor;
 /** `{"message": "…"}`: logout, the reset request (202), verify-email, the verification resend (202), totp/disable. */
 export type MessageResponse = Schemas["MessageResponse"];
 
@@ -86,7 +104,8 @@ export function tokenFromFragment(fragment: string): string | null {
 
 /**
  * True when a login's answer (or a password reset's) is the second step rather than tokens:
- * show a form for a code, then `POST /auth/mfa/verify` with `mfa_token` (5 minutes, once).
+ * show a form for a code (or, with "webauthn" in `methods`, `POST /auth/mfa/passkey/options`
+ * and getPasskey), then `POST /auth/mfa/verify` with `mfa_token` (5 minutes, once).
  */
 export function isMfaRequired(answer: LoginResponse): answer is MfaRequired {
   return "mfa_required" in answer && answer.mfa_required === true;
@@ -104,10 +123,15 @@ export function secondFactor(typed: string): SecondFactor {
 
 /** The body of `POST /auth/mfa/verify`, typed as the generated operation wants it (see SecondFactor). */
 export function mfaVerifyBody(request: MfaVerifyRequest): Schemas["MfaVerifyRequest"] {
-  return request as Schemas["MfaVerifyRequest"];
+  return request as unknown as Schemas["MfaVerifyRequest"];
 }
 
 /** The body of `POST /auth/mfa/totp/disable` and `/auth/mfa/recovery-codes` (see SecondFactor). */
 export function mfaChangeBody(request: MfaChangeRequest): Schemas["MfaChangeRequest"] {
-  return request as Schemas["MfaChangeRequest"];
+  return request as unknown as Schemas["MfaChangeRequest"];
+}
+
+/** The body of `POST /auth/passkeys/remove` (see SecondFactor). */
+export function passkeyRemoveBody(request: PasskeyRemoveRequest): Schemas["PasskeyRemoveRequest"] {
+  return request as unknown as Schemas["PasskeyRemoveRequest"];
 }

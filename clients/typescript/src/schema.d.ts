@@ -112,6 +112,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/mfa/passkey/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Options for a passkey to answer as a login's second step (the answer goes to
+         *     `POST /auth/mfa/verify` as `passkey`).
+         */
+        post: operations["passkey_options"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/mfa/recovery-codes": {
         parameters: {
             query?: never;
@@ -193,10 +213,147 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Completes a login with its second factor: the `mfa_token` and a code or a recovery code. A
-         *     recovery code also ends every other session and mails the patient.
+         * Completes a login with its second factor: the `mfa_token` and a code, a recovery code or a
+         *     passkey's answer. A recovery code also ends every other session and mails the patient.
          */
         post: operations["verify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/passkeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's passkeys, oldest first. */
+        get: operations["list_passkeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/passkeys/assertion-options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Options for one of the caller's passkeys to answer as the fresh second factor of a change
+         *     (removing a factor, new recovery codes): the answer goes in that request's `passkey`.
+         */
+        post: operations["passkey_assertion_options"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/passkeys/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Signs in with a passkey alone (one added as `passwordless`): the token response, with
+         *     `amr` `["hwk", "mfa"]`.
+         */
+        post: operations["passkey_login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/passkeys/login/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Options for signing in with a passkey alone: the browser offers the patient's passkeys for
+         *     this site that were added as `passwordless`.
+         */
+        post: operations["passkey_login_options"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/passkeys/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Adds the passkey `navigator.credentials.create()` made from the options. The account's first
+         *     second factor also answers ten recovery codes, shown once.
+         */
+        post: operations["register_passkey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/passkeys/register/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Options for `navigator.credentials.create()` to make a new passkey, with the current
+         *     password; `passwordless` asks for one that also signs in alone.
+         */
+        post: operations["passkey_registration_options"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/passkeys/remove": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Removes one of the caller's passkeys, with the password and a fresh second factor (the
+         *     recovery codes go with the account's last factor).
+         */
+        post: operations["remove_passkey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -511,7 +668,7 @@ export interface components {
          *     request from an origin `CORS_ORIGINS` does not list.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_reset_token" | "email_not_verified" | "invalid_credentials" | "missing_token" | "invalid_token" | "token_expired" | "token_revoked" | "not_found" | "method_not_allowed" | "cors_refused" | "email_taken" | "username_taken" | "profile_not_empty" | "mfa_already_enabled" | "mfa_not_set_up" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "rate_limited" | "service_unavailable" | "internal";
+        ErrorCode: "invalid_json" | "invalid_reset_token" | "email_not_verified" | "invalid_credentials" | "missing_token" | "invalid_token" | "token_expired" | "token_revoked" | "not_found" | "method_not_allowed" | "cors_refused" | "email_taken" | "username_taken" | "profile_not_empty" | "mfa_already_enabled" | "mfa_not_set_up" | "too_many_passkeys" | "passkey_already_registered" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "rate_limited" | "service_unavailable" | "internal";
         /** @description `POST /auth/login`: `email` or `username`, and `password`. */
         LoginRequest: {
             /**
@@ -547,10 +704,11 @@ export interface components {
          */
         MfaChangeRequest: {
             /**
-             * @description Six digits of the authenticator app (exactly one of this and `recovery_code`).
+             * @description Six digits of the authenticator app (exactly one of this, `recovery_code` and `passkey`).
              * @example 123456
              */
             code?: string | null;
+            passkey?: null | components["schemas"]["PasskeyAssertionBody"];
             /**
              * Format: password
              * @description The current password.
@@ -562,6 +720,11 @@ export interface components {
              * @example abcde-fghjk
              */
             recovery_code?: string | null;
+        };
+        /** @description `POST /auth/mfa/passkey/options`. */
+        MfaPasskeyOptionsRequest: {
+            /** @description From the login's answer. */
+            mfa_token: string;
         };
         /** @description The answer of a login (or a password reset) with a second factor on: no tokens yet. */
         MfaRequiredResponse: {
@@ -588,6 +751,12 @@ export interface components {
         MfaStatusResponse: {
             /**
              * Format: int64
+             * @description Registered passkeys.
+             * @example 1
+             */
+            passkeys: number;
+            /**
+             * Format: int64
              * @description Unused recovery codes.
              * @example 10
              */
@@ -598,17 +767,168 @@ export interface components {
         /** @description `POST /auth/mfa/verify`: the `mfa_token` and one factor. */
         MfaVerifyRequest: {
             /**
-             * @description Six digits of the authenticator app (exactly one of this and `recovery_code`).
+             * @description Six digits of the authenticator app (exactly one of this, `recovery_code` and `passkey`).
              * @example 123456
              */
             code?: string | null;
             /** @description From the login's answer. */
             mfa_token: string;
+            passkey?: null | components["schemas"]["PasskeyAssertionBody"];
             /**
              * @description One of the recovery codes (ends every other session).
              * @example abcde-fghjk
              */
             recovery_code?: string | null;
+        };
+        /** @description `POST /auth/passkeys/register`'s answer. */
+        PasskeyAddedResponse: {
+            /** @description The new passkey. */
+            passkey: components["schemas"]["PasskeyResponse"];
+            /**
+             * @description Ten recovery codes, shown this once, when this is the account's first second factor.
+             * @example [
+             *       "abcde-fghjk",
+             *       "mnpqr-stuvw"
+             *     ]
+             */
+            recovery_codes?: string[] | null;
+        };
+        /** @description A passkey's answer (`navigator.credentials.get()`) to options this server sent. */
+        PasskeyAssertionBody: {
+            /** @description The `ceremony_token` that came with the options. */
+            ceremony_token: string;
+            /**
+             * @description The `PublicKeyCredential`, as JSON (binary fields base64url): `id`, `rawId`, `type`,
+             *     `response` {`authenticatorData`, `clientDataJSON`, `signature`, `userHandle`}.
+             */
+            credential: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description Options for `navigator.credentials.create()`, and the token of their ceremony. */
+        PasskeyCreationOptionsResponse: {
+            /**
+             * @description Send it back with the browser's answer (5 minutes, once).
+             * @example Q2VyZW1vbnktdG9rZW4tZXhhbXBsZS0wMDAwMDAwMDA
+             */
+            ceremony_token: string;
+            /** @description `{"publicKey": PublicKeyCredentialCreationOptions}`, binary fields base64url. */
+            options: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description `POST /auth/passkeys/login`: a passkey's answer to `POST /auth/passkeys/login/options`. */
+        PasskeyLoginRequest: {
+            /** @description The `ceremony_token` of the options. */
+            ceremony_token: string;
+            /**
+             * @description The `PublicKeyCredential` of `navigator.credentials.get()`, as JSON (binary fields
+             *     base64url), with `response.userHandle`.
+             */
+            credential: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description `POST /auth/passkeys/register/options`. */
+        PasskeyOptionsRequest: {
+            /**
+             * Format: password
+             * @description The current password (an access token alone does not add a key to the account).
+             * @example secret-pass
+             */
+            password: string;
+            /**
+             * @description Whether the passkey will also sign in alone, without the password (default `false`:
+             *     a second factor only).
+             * @example true
+             */
+            passwordless?: boolean | null;
+        };
+        /** @description `POST /auth/passkeys/register`: the browser's new credential. */
+        PasskeyRegisterRequest: {
+            /** @description The `ceremony_token` of the options. */
+            ceremony_token: string;
+            /**
+             * @description The `PublicKeyCredential` of `navigator.credentials.create()`, as JSON (binary fields
+             *     base64url): `id`, `rawId`, `type`, `response` {`attestationObject`, `clientDataJSON`}.
+             */
+            credential: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description A name to tell it apart: 1–64 characters (default "Passkey").
+             * @example Laptop
+             */
+            name?: string | null;
+        };
+        /** @description `POST /auth/passkeys/remove`: which passkey, the password and a fresh second factor. */
+        PasskeyRemoveRequest: {
+            /**
+             * @description Six digits of the authenticator app (exactly one of this, `recovery_code` and `passkey`).
+             * @example 123456
+             */
+            code?: string | null;
+            passkey?: null | components["schemas"]["PasskeyAssertionBody"];
+            /**
+             * @description The passkey's `id`.
+             * @example 7d0c7f5e-2b1e-4c47-9a51-3f5d8e7b9c10
+             */
+            passkey_id: string;
+            /**
+             * Format: password
+             * @description The current password.
+             * @example secret-pass
+             */
+            password: string;
+            /**
+             * @description One of the recovery codes.
+             * @example abcde-fghjk
+             */
+            recovery_code?: string | null;
+        };
+        /** @description Options for `navigator.credentials.get()`, and the token of their ceremony. */
+        PasskeyRequestOptionsResponse: {
+            /**
+             * @description Send it back with the browser's answer (5 minutes, once).
+             * @example Q2VyZW1vbnktdG9rZW4tZXhhbXBsZS0wMDAwMDAwMDA
+             */
+            ceremony_token: string;
+            /** @description `{"publicKey": PublicKeyCredentialRequestOptions}`, binary fields base64url. */
+            options: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description One of the caller's passkeys. */
+        PasskeyResponse: {
+            /**
+             * Format: date-time
+             * @description When it was added.
+             * @example 2026-12-03T10:00:00Z
+             */
+            created_at: string;
+            /**
+             * @description Its id (for removing it).
+             * @example 7d0c7f5e-2b1e-4c47-9a51-3f5d8e7b9c10
+             */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When it last signed in, or `null`.
+             * @example 2026-12-03T10:05:00Z
+             */
+            last_used_at: string | null;
+            /**
+             * @description The patient's name for it.
+             * @example Laptop
+             */
+            name: string;
+            /** @description Whether it signs in alone (else it is a second factor only). */
+            passwordless: boolean;
+        };
+        /** @description `GET /auth/passkeys`. */
+        PasskeysResponse: {
+            /** @description Oldest first. */
+            passkeys: components["schemas"]["PasskeyResponse"][];
         };
         /** @description `POST /auth/password-reset/confirm`. */
         PasswordResetConfirmRequest: {
@@ -930,7 +1250,7 @@ export interface components {
                 "application/json": components["schemas"]["ErrorBody"];
             };
         };
-        /** @description The bearer token is not accepted, or `current_password` is wrong. */
+        /** @description The bearer token is not accepted, or the password (`current_password`) is wrong, or the second factor given with it. */
         CredentialsOrBearerRejected: {
             headers: {
                 /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
@@ -1071,7 +1391,7 @@ export interface components {
                 "application/json": components["schemas"]["ErrorBody"];
             };
         };
-        /** @description Codes are on already (setup), or no authenticator app is set up (confirm, disable, new recovery codes). */
+        /** @description Codes are on already (setup), or the factor asked for is not set up (confirm, disable, new recovery codes, passkey options without a passkey). */
         MfaConflict: {
             headers: {
                 /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
@@ -1109,7 +1429,7 @@ export interface components {
                 "application/json": components["schemas"]["ErrorBody"];
             };
         };
-        /** @description The code or recovery code is wrong or used (`invalid_credentials`), or the `mfa_token` is unknown, used or expired (`invalid_token`). */
+        /** @description The code, recovery code or passkey is wrong or used (`invalid_credentials`), or the `mfa_token` is unknown, used or expired (`invalid_token`). */
         MfaRejected: {
             headers: {
                 /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
@@ -1142,6 +1462,65 @@ export interface components {
                  * @example {
                  *       "error": "not_found",
                  *       "message": "You have no open session with that id."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description The account has as many passkeys as allowed (10), or this passkey is registered already (to this account or another). */
+        PasskeyConflict: {
+            headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
+                /** @description `no-store`. */
+                "Cache-Control"?: "no-store";
+                /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                "X-Request-Id"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description No such passkey of the caller (another patient's is indistinguishable). */
+        PasskeyNotFound: {
+            headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
+                /** @description `no-store`. */
+                "Cache-Control"?: "no-store";
+                /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                "X-Request-Id"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "not_found",
+                 *       "message": "You have no passkey with that id."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description The passkey is not registered, was added as a second factor only, or its answer is wrong (another origin or site, no user verification, a counter gone back); one code for all. */
+        PasskeyRejected: {
+            headers: {
+                /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                "Access-Control-Allow-Origin"?: string;
+                /** @description `no-store`. */
+                "Cache-Control"?: "no-store";
+                /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
+                "WWW-Authenticate"?: string;
+                /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                "X-Request-Id"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "invalid_credentials",
+                 *       "message": "This passkey cannot sign in here: it is not registered, not set to sign in alone, or its answer was not accepted."
                  *     }
                  */
                 "application/json": components["schemas"]["ErrorBody"];
@@ -1341,7 +1720,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The bearer token is not accepted, or `current_password` is wrong. */
+            /** @description The bearer token is not accepted, or the password (`current_password`) is wrong, or the second factor given with it. */
             401: {
                 headers: {
                     /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
@@ -1815,6 +2194,212 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    passkey_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MfaPasskeyOptionsRequest"];
+            };
+        };
+        responses: {
+            /** @description For `navigator.credentials.get()`. */
+            200: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyRequestOptionsResponse"];
+                };
+            };
+            /** @description The body is not JSON, not an object, or a field has the wrong JSON type. */
+            400: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_json",
+                     *       "message": "`email` has the wrong JSON type: expected a string."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The code, recovery code or passkey is wrong or used (`invalid_credentials`), or the `mfa_token` is unknown, used or expired (`invalid_token`). */
+            401: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
+                    "WWW-Authenticate"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Codes are on already (setup), or the factor asked for is not set up (confirm, disable, new recovery codes, passkey options without a passkey). */
+            409: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `MAX_BODY_BYTES` (16 KiB by default). */
+            413: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "payload_too_large",
+                     *       "message": "The request body is larger than 16384 bytes."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`application/json` or `application/*+json`). */
+            415: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unsupported_media_type",
+                     *       "message": "The request body must be JSON, sent with `Content-Type: application/json`."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed JSON whose fields break the rules; `fields` names each. */
+            422: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "validation_failed",
+                     *       "fields": {
+                     *         "email": "is not a valid email address"
+                     *       },
+                     *       "message": "Some fields are missing or invalid."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many wrong second factors for this account from anywhere (`MFA_FAILURE_LIMIT` per `MFA_FAILURE_WINDOW_SECONDS`; shared by verify, confirm, disable and new recovery codes). */
+            429: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many attempts. Try again in 600 seconds."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     regenerate_recovery_codes: {
         parameters: {
             query?: never;
@@ -1872,7 +2457,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The bearer token is not accepted, or `current_password` is wrong. */
+            /** @description The bearer token is not accepted, or the password (`current_password`) is wrong, or the second factor given with it. */
             401: {
                 headers: {
                     /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
@@ -1893,7 +2478,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Codes are on already (setup), or no authenticator app is set up (confirm, disable, new recovery codes). */
+            /** @description Codes are on already (setup), or the factor asked for is not set up (confirm, disable, new recovery codes, passkey options without a passkey). */
             409: {
                 headers: {
                     /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
@@ -2078,7 +2663,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The bearer token is not accepted, or `current_password` is wrong. */
+            /** @description The bearer token is not accepted, or the password (`current_password`) is wrong, or the second factor given with it. */
             401: {
                 headers: {
                     /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
@@ -2099,7 +2684,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Codes are on already (setup), or no authenticator app is set up (confirm, disable, new recovery codes). */
+            /** @description Codes are on already (setup), or the factor asked for is not set up (confirm, disable, new recovery codes, passkey options without a passkey). */
             409: {
                 headers: {
                     /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
@@ -2289,7 +2874,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The bearer token is not accepted, or `current_password` is wrong. */
+            /** @description The bearer token is not accepted, or the password (`current_password`) is wrong, or the second factor given with it. */
             401: {
                 headers: {
                     /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
@@ -2310,7 +2895,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Codes are on already (setup), or no authenticator app is set up (confirm, disable, new recovery codes). */
+            /** @description Codes are on already (setup), or the factor asked for is not set up (confirm, disable, new recovery codes, passkey options without a passkey). */
             409: {
                 headers: {
                     /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
@@ -2487,7 +3072,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Codes are on already (setup), or no authenticator app is set up (confirm, disable, new recovery codes). */
+            /** @description Codes are on already (setup), or the factor asked for is not set up (confirm, disable, new recovery codes, passkey options without a passkey). */
             409: {
                 headers: {
                     /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
@@ -2567,7 +3152,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The code or recovery code is wrong or used (`invalid_credentials`), or the `mfa_token` is unknown, used or expired (`invalid_token`). */
+            /** @description The code, recovery code or passkey is wrong or used (`invalid_credentials`), or the `mfa_token` is unknown, used or expired (`invalid_token`). */
             401: {
                 headers: {
                     /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
@@ -2580,6 +3165,1059 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
                     "WWW-Authenticate"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `MAX_BODY_BYTES` (16 KiB by default). */
+            413: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "payload_too_large",
+                     *       "message": "The request body is larger than 16384 bytes."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`application/json` or `application/*+json`). */
+            415: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unsupported_media_type",
+                     *       "message": "The request body must be JSON, sent with `Content-Type: application/json`."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed JSON whose fields break the rules; `fields` names each. */
+            422: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "validation_failed",
+                     *       "fields": {
+                     *         "email": "is not a valid email address"
+                     *       },
+                     *       "message": "Some fields are missing or invalid."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many wrong second factors for this account from anywhere (`MFA_FAILURE_LIMIT` per `MFA_FAILURE_WINDOW_SECONDS`; shared by verify, confirm, disable and new recovery codes). */
+            429: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many attempts. Try again in 600 seconds."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    list_passkeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's passkeys. */
+            200: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeysResponse"];
+                };
+            };
+            401: components["responses"]["BearerRejected"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    passkey_assertion_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description For `navigator.credentials.get()`. */
+            200: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyRequestOptionsResponse"];
+                };
+            };
+            /** @description No bearer token, or one that is malformed, forged, expired or of an ended session. */
+            401: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
+                    "WWW-Authenticate"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Codes are on already (setup), or the factor asked for is not set up (confirm, disable, new recovery codes, passkey options without a passkey). */
+            409: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many failed logins for this account from this address (`LOGIN_FAILURE_LIMIT`). */
+            429: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many attempts. Try again in 42 seconds."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    passkey_login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyLoginRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in. */
+            200: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description The body is not JSON, not an object, or a field has the wrong JSON type. */
+            400: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_json",
+                     *       "message": "`email` has the wrong JSON type: expected a string."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The passkey is not registered, was added as a second factor only, or its answer is wrong (another origin or site, no user verification, a counter gone back); one code for all. */
+            401: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
+                    "WWW-Authenticate"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_credentials",
+                     *       "message": "This passkey cannot sign in here: it is not registered, not set to sign in alone, or its answer was not accepted."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The password is right, but the address is not verified and `REQUIRE_VERIFIED_EMAIL` is on (never answered for a wrong password). */
+            403: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "email_not_verified",
+                     *       "message": "Confirm your email address first: follow the link we mailed you. Lost it? A password reset ('Forgot password?') mails a link that confirms the address too."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `MAX_BODY_BYTES` (16 KiB by default). */
+            413: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "payload_too_large",
+                     *       "message": "The request body is larger than 16384 bytes."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`application/json` or `application/*+json`). */
+            415: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unsupported_media_type",
+                     *       "message": "The request body must be JSON, sent with `Content-Type: application/json`."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed JSON whose fields break the rules; `fields` names each. */
+            422: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "validation_failed",
+                     *       "fields": {
+                     *         "email": "is not a valid email address"
+                     *       },
+                     *       "message": "Some fields are missing or invalid."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many failed logins for this account from this address (`LOGIN_FAILURE_LIMIT`). */
+            429: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many attempts. Try again in 42 seconds."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    passkey_login_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description For `navigator.credentials.get()`. */
+            200: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyRequestOptionsResponse"];
+                };
+            };
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many failed logins for this account from this address (`LOGIN_FAILURE_LIMIT`). */
+            429: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many attempts. Try again in 42 seconds."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    register_passkey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyRegisterRequest"];
+            };
+        };
+        responses: {
+            /** @description The passkey is added. */
+            201: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyAddedResponse"];
+                };
+            };
+            /** @description The body is not JSON, not an object, or a field has the wrong JSON type. */
+            400: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_json",
+                     *       "message": "`email` has the wrong JSON type: expected a string."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No bearer token, or one that is malformed, forged, expired or of an ended session. */
+            401: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
+                    "WWW-Authenticate"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The account has as many passkeys as allowed (10), or this passkey is registered already (to this account or another). */
+            409: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `MAX_BODY_BYTES` (16 KiB by default). */
+            413: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "payload_too_large",
+                     *       "message": "The request body is larger than 16384 bytes."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`application/json` or `application/*+json`). */
+            415: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unsupported_media_type",
+                     *       "message": "The request body must be JSON, sent with `Content-Type: application/json`."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed JSON whose fields break the rules; `fields` names each. */
+            422: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "validation_failed",
+                     *       "fields": {
+                     *         "email": "is not a valid email address"
+                     *       },
+                     *       "message": "Some fields are missing or invalid."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many failed logins for this account from this address (`LOGIN_FAILURE_LIMIT`). */
+            429: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many attempts. Try again in 42 seconds."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    passkey_registration_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyOptionsRequest"];
+            };
+        };
+        responses: {
+            /** @description For `navigator.credentials.create()`. */
+            200: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyCreationOptionsResponse"];
+                };
+            };
+            /** @description The body is not JSON, not an object, or a field has the wrong JSON type. */
+            400: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_json",
+                     *       "message": "`email` has the wrong JSON type: expected a string."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The bearer token is not accepted, or the password (`current_password`) is wrong, or the second factor given with it. */
+            401: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
+                    "WWW-Authenticate"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The account has as many passkeys as allowed (10), or this passkey is registered already (to this account or another). */
+            409: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `MAX_BODY_BYTES` (16 KiB by default). */
+            413: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "payload_too_large",
+                     *       "message": "The request body is larger than 16384 bytes."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`application/json` or `application/*+json`). */
+            415: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unsupported_media_type",
+                     *       "message": "The request body must be JSON, sent with `Content-Type: application/json`."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed JSON whose fields break the rules; `fields` names each. */
+            422: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "validation_failed",
+                     *       "fields": {
+                     *         "email": "is not a valid email address"
+                     *       },
+                     *       "message": "Some fields are missing or invalid."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts from this client address (`RATE_LIMIT_PER_MINUTE`), or too many wrong second factors for this account from anywhere (`MFA_FAILURE_LIMIT` per `MFA_FAILURE_WINDOW_SECONDS`; shared by verify, confirm, disable and new recovery codes). */
+            429: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many attempts. Try again in 600 seconds."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    remove_passkey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyRemoveRequest"];
+            };
+        };
+        responses: {
+            /** @description The passkey is removed. */
+            200: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "the passkey is removed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MessageResponse"];
+                };
+            };
+            /** @description The body is not JSON, not an object, or a field has the wrong JSON type. */
+            400: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_json",
+                     *       "message": "`email` has the wrong JSON type: expected a string."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The bearer token is not accepted, or the password (`current_password`) is wrong, or the second factor given with it. */
+            401: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer`, or `Bearer error="invalid_token", error_description="<code>"` when a token was presented. */
+                    "WWW-Authenticate"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such passkey of the caller (another patient's is indistinguishable). */
+            404: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "not_found",
+                     *       "message": "You have no passkey with that id."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Codes are on already (setup), or the factor asked for is not set up (confirm, disable, new recovery codes, passkey options without a passkey). */
+            409: {
+                headers: {
+                    /** @description The request's `Origin`, only when it is listed in `CORS_ORIGINS` (absent otherwise, and for requests without `Origin`). */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description `"per-client";r=<left>;t=<seconds>`: attempts left in this window and seconds until it starts again. Absent when limits are off. */
+                    RateLimit?: string;
+                    /** @description `"per-client";q=<attempts>;w=60`: `RATE_LIMIT_PER_MINUTE` attempts a minute per client address (IETF httpapi RateLimit draft). Absent when limits are off. */
+                    "RateLimit-Policy"?: string;
                     /** @description The client's id when it sent a sane one (1–128 of `A-Z a-z 0-9 - _ . :`), else a new UUID. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;

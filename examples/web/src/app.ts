@@ -1,14 +1,20 @@
-// What the page does: the signed-out forms and a login's second step, or the signed-in page
-// (profile, two-step sign-in, sessions, the planned renewal, log out); and the pages of account
-// recovery, which mailed links open. Two clients: `publicApi` sends no token (register, log in,
-// the second step, refresh, the recovery calls); `api` adds the access token and renews it on
-// 401 token_expired.
+// What the page does: the signed-out forms (and a passkey alone) and a login's second step, or
+// the signed-in page (profile, two-step sign-in, passkeys, sessions, the planned renewal, log
+// out); and the pages of account recovery, which mailed links open. Two clients: `publicApi`
+// sends no token (register, log in, a passkey alone, the second step, refresh, the recovery
+// calls); `api` adds the access token and renews it on 401 token_expired.
 import {
+  createPasskey,
   createPatientAuthClient,
+  getPasskey,
   isErrorCode,
   isMfaRequired,
   mfaChangeBody,
   mfaVerifyBody,
+  passkeyLoginBody,
+  passkeyRegisterBody,
+  passkeyRemoveBody,
+  passkeysSupported,
   secondFactor,
   tokenFromFragment,
   type ErrorBody,
@@ -20,16 +26,17 @@ import {
 import { authorizedFetch } from "./authorized-fetch";
 import { API_URL } from "./config";
 import { h, show } from "./dom";
-import { describeError, describeNetworkFailure } from "./errors";
+import { describeError, describeNetworkFailure, describePasskeyFailure, describePasskeyRefusal } from "./errors";
 import { tabRefreshTokenStore } from "./refresh-token-store";
 import { Session } from "./session";
-import type { Outcome } from "./views/forms";
+import { isOk, type Answer as Answered, type Outcome } from "./views/forms";
+import { passkeysSection, type PasskeyActions, type PasskeysSection } from "./views/passkeys";
 import { profileView } from "./views/profile";
 import { forgotPasswordView, resetPasswordView, verifyEmailView, type Sent, type VerifyState } from "./views/recovery";
 import { secondStepView } from "./views/second-step";
 import { sessionsView } from "./views/sessions";
 import { signedOutView } from "./views/signed-out";
-import { twoStepSection, type Answer as Answered, type TwoStepActions, type TwoStepSection } from "./views/two-step";
+import { twoStepSection, type TwoStepActions, type TwoStepSection } from "./views/two-step";
 import { verifyBanner } from "./views/verify-banner";
 
 type Answer = { data?: unknown; error?: ErrorBody };
@@ -93,6 +100,7 @@ export function startApp(root: HTMLElement): void {
         login: (body) => signIn(() => publicApi.POST("/auth/login", { body })),
         register: (body) => signIn(() => publicApi.POST("/auth/register", { body })),
         forgotPassword: (email) => navigate(paths.forgotPassword, { email }),
+        passkey: passkeysSupported() ? signInWithPasskey : null,
       }),
     );
   }
@@ -117,6 +125,30 @@ export function startApp(root: HTMLElement): void {
     }
   }
 
+  /** A passkey alone: the browser offers this site's passkeys that sign in without a password. */
+  async function signInWithPasskey(): Promise<Outcome> {
+    try {
+      const options = await publicApi.POST("/auth/passkeys/login/options");
+      if (!options.data) return options.error ?? "Unexpected answer from the server.";
+      const assertion = await prompted(getPasskey(options.data));
+      if (!isOk(assertion)) return assertion;
+      const { data, error } = await publicApi.POST("/auth/passkeys/login", { body: passkeyLoginBody(assertion.ok) });
+      if (data) {
+        session.begin(data);
+        await showSignedIn();
+        return null;
+      }
+      // One answer for every refusal: a removed passkey, one for the second step only, another origin's.
+      if (isErrorCode(error, "invalid_credentials")) {
+        return "That passkey was not accepted for signing in. A passkey added as a second step needs your password first, and passkeys work only on this portal's own address.";
+      }
+      if (isErrorCode(error, "validation_failed")) return describePasskeyRefusal(error);
+      return error ? withAdvice(error) : "Unexpected answer from the server.";
+    } catch {
+      return describeNetworkFailure();
+    }
+  }
+
   /** The mfa_token lives in this closure only: for one POST /auth/mfa/verify that succeeds. */
   function showSecondStep(step: MfaRequired, notices: SignInNotices): void {
     atHome();
@@ -124,9 +156,30 @@ export function startApp(root: HTMLElement): void {
       root,
       secondStepView(step.methods, notices.secondStep ?? null, {
         verify: (factor) => verifySecondFactor(step.mfa_token, factor, notices),
+        passkey: () => verifyWithPasskey(step.mfa_token, notices),
         cancel: () => showSignedOut(),
       }),
     );
+  }
+
+  async function verifyWithPasskey(mfaToken: string, notices: SignInNotices): Promise<Outcome> {
+    try {
+      const { data, error } = await publicApi.POST("/auth/mfa/passkey/options", { body: { mfa_token: mfaToken } });
+      if (!data) {
+        if (isErrorCode(error, "invalid_token")) return tooLate();
+        return error ?? "Unexpected answer from the server.";
+      }
+      const assertion = await prompted(getPasskey(data));
+      return isOk(assertion) ? await verifySecondFactor(mfaToken, { passkey: assertion.ok }, notices) : assertion;
+    } catch {
+      return describeNetworkFailure();
+    }
+  }
+
+  /** Used or past its 5 minutes: only a new login makes a new mfa_token. */
+  function tooLate(): null {
+    showSignedOut("That sign-in took too long (the second step must follow the password within 5 minutes). Please log in again.");
+    return null;
   }
 
   async function verifySecondFactor(mfaToken: string, factor: SecondFactor, notices: SignInNotices): Promise<Outcome> {
@@ -143,17 +196,15 @@ export function startApp(root: HTMLElement): void {
         await showSignedIn([notices.signedIn, byRecoveryCode].filter(Boolean).join(" ") || null);
         return null;
       }
-      // Used or past its 5 minutes: only a new login makes a new one.
-      if (isErrorCode(error, "invalid_token")) {
-        showSignedOut("That sign-in took too long (the code must follow the password within 5 minutes). Please log in again.");
-        return null;
-      }
+      if (isErrorCode(error, "invalid_token")) return tooLate();
       // The mfa_token still works: the patient may try again here.
       if (isErrorCode(error, "invalid_credentials")) {
+        if (factor.passkey !== undefined) return "That passkey is not one of this account's. Use one you added to it, or another way below.";
         return factor.recovery_code === undefined
           ? "That code is not right, or was used already. Enter the code your app shows now."
           : "That recovery code is not right, or was used already.";
       }
+      if (factor.passkey !== undefined && isErrorCode(error, "validation_failed")) return describePasskeyRefusal(error);
       return error ?? "Unexpected answer from the server.";
     } catch {
       return describeNetworkFailure();
@@ -222,8 +273,10 @@ export function startApp(root: HTMLElement): void {
     const reload = h("button", { type: "button", class: "secondary", "data-testid": "reload" }, "Reload");
     const logout = h("button", { type: "button", "data-testid": "logout" }, "Log out");
     const content = h("div", { "data-testid": "signed-in" });
-    // Made at the first load and kept: a reload must not take away a setup under way.
+    // Made at the first load and kept: a reload must not take away a setup under way (or the
+    // recovery codes of a first passkey).
     let twoStep: TwoStepSection | null = null;
+    let passkeys: PasskeysSection | null = null;
     const toolbar = h("div", { class: "toolbar" }, renews, reload, logout);
     if (notice) show(root, toolbar, h("p", { class: "notice", role: "status", "data-testid": "signed-in-notice" }, notice), status, content);
     else show(root, toolbar, status, content);
@@ -232,16 +285,25 @@ export function startApp(root: HTMLElement): void {
     const load = async (): Promise<void> => {
       status.textContent = "";
       try {
-        const [me, sessions, mfa] = await Promise.all([api.GET("/auth/me"), api.GET("/auth/sessions"), api.GET("/auth/mfa")]);
+        const [me, sessions, mfa, keys] = await Promise.all([
+          api.GET("/auth/me"),
+          api.GET("/auth/sessions"),
+          api.GET("/auth/mfa"),
+          api.GET("/auth/passkeys"),
+        ]);
         if (!me.data) return failed(me);
         if (!sessions.data) return failed(sessions);
         if (!mfa.data) return failed(mfa);
+        if (!keys.data) return failed(keys);
         const profile = profileView(me.data);
         const list = sessionsView(sessions.data.sessions, endSession);
         if (twoStep) twoStep.update(mfa.data);
         else twoStep = twoStepSection(mfa.data, twoStepActions);
-        if (me.data.email_verified) show(content, profile, twoStep.element, list);
-        else show(content, verifyBanner(me.data.email, resendVerification), profile, twoStep.element, list);
+        if (passkeys) passkeys.update(keys.data.passkeys, mfa.data);
+        else passkeys = passkeysSection(keys.data.passkeys, mfa.data, passkeysSupported(), passkeyActions);
+        const sections = [profile, twoStep.element, passkeys.element, list];
+        if (me.data.email_verified) show(content, ...sections);
+        else show(content, verifyBanner(me.data.email, resendVerification), ...sections);
         renews.textContent = session.renewsAt ? `Access token renews at ${session.renewsAt.toLocaleTimeString()}` : "";
       } catch {
         status.textContent = describeNetworkFailure();
@@ -287,13 +349,44 @@ export function startApp(root: HTMLElement): void {
         return describeNetworkFailure();
       }
     };
+    /** One of the patient's passkeys as the fresh factor of a change (its options name them all). */
+    const passkeyFactor = async (): Promise<Answered<SecondFactor>> => {
+      const options = await settle(api.POST("/auth/passkeys/assertion-options"));
+      if (!isOk(options)) return options;
+      const assertion = await prompted(getPasskey(options.ok));
+      return isOk(assertion) ? { ok: { passkey: assertion.ok } } : assertion;
+    };
+    /** A passkey answer the server refused as not fitting (422) is said in words; the rest as it came. */
+    const passkeyRefusal = <T>(answer: Answered<T>): Answered<T> =>
+      isErrorCode(answer, "validation_failed") ? describePasskeyRefusal(answer) : answer;
     const twoStepActions: TwoStepActions = {
-      status: () => settle(api.GET("/auth/mfa")),
+      status: async () => {
+        const answer = await settle(api.GET("/auth/mfa"));
+        // The passkeys section labels its code field by whether the app's codes are on.
+        if (isOk(answer)) passkeys?.updateStatus(answer.ok);
+        return answer;
+      },
       setup: () => settle(api.POST("/auth/mfa/totp/setup")),
       confirm: (code) => settle(api.POST("/auth/mfa/totp/confirm", { body: { code } })),
-      turnOff: (request) => settle(api.POST("/auth/mfa/totp/disable", { body: mfaChangeBody(request) })),
-      newRecoveryCodes: (request) => settle(api.POST("/auth/mfa/recovery-codes", { body: mfaChangeBody(request) })),
+      turnOff: async (request) => passkeyRefusal(await settle(api.POST("/auth/mfa/totp/disable", { body: mfaChangeBody(request) }))),
+      newRecoveryCodes: async (request) =>
+        passkeyRefusal(await settle(api.POST("/auth/mfa/recovery-codes", { body: mfaChangeBody(request) }))),
       secondFactor,
+      passkey: passkeyFactor,
+    };
+    const passkeyActions: PasskeyActions = {
+      add: async (password, passwordless, name) => {
+        const options = await settle(api.POST("/auth/passkeys/register/options", { body: { password, passwordless } }));
+        if (!isOk(options)) return options;
+        const registration = await prompted(createPasskey(options.ok));
+        if (!isOk(registration)) return registration;
+        const body = passkeyRegisterBody(registration.ok, name === "" ? undefined : name);
+        return passkeyRefusal(await settle(api.POST("/auth/passkeys/register", { body })));
+      },
+      remove: async (request) => passkeyRefusal(await settle(api.POST("/auth/passkeys/remove", { body: passkeyRemoveBody(request) }))),
+      secondFactor,
+      passkey: passkeyFactor,
+      changed: () => load(),
     };
 
     /** A 401 after the renewal means the session was ended elsewhere: back to the forms. */
@@ -350,6 +443,15 @@ export function startApp(root: HTMLElement): void {
   addEventListener("popstate", navigated);
   addEventListener("hashchange", navigated);
   route();
+}
+
+/** The browser's passkey prompt: its answer, or why there is none in words for the patient. */
+async function prompted<T>(prompt: Promise<T>): Promise<{ ok: T } | string> {
+  try {
+    return { ok: await prompt };
+  } catch (error) {
+    return describePasskeyFailure(error);
+  }
 }
 
 /** Takes `#token=…` out of the address bar; answers it with the path it came with. */

@@ -6,12 +6,16 @@ function required(name: string): string {
 }
 
 export const env = {
-  /** patient-auth, started with CORS_ORIGINS = appUrl only, JWT_EXP_MINUTES=1, no leeway. */
+  /** patient-auth, started with CORS_ORIGINS = appUrl, passkeyAppUrl and passkeyOtherOriginUrl, JWT_EXP_MINUTES=1, no leeway. */
   apiUrl: required("API_URL"),
   /** The example, on the origin CORS_ORIGINS lists. */
   appUrl: required("APP_URL"),
   /** The same example on an origin CORS_ORIGINS does not list. */
   otherAppUrl: required("OTHER_APP_URL"),
+  /** The example as http://localhost:<appUrl's port>: the server's WEBAUTHN_ORIGIN (WEBAUTHN_RP_ID=localhost). */
+  passkeyAppUrl: required("PASSKEY_APP_URL"),
+  /** The example as http://localhost:<otherAppUrl's port>: CORS_ORIGINS lists it, WEBAUTHN_ORIGIN does not. */
+  passkeyOtherOriginUrl: required("PASSKEY_OTHER_ORIGIN_URL"),
   /** The server binary and its database, for `patient-auth demo-data`. */
   serverBinary: required("PATIENT_AUTH_BIN"),
   databaseUrl: required("PATIENT_AUTH_DATABASE_URL"),

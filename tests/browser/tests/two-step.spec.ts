@@ -4,22 +4,13 @@
 // take the password and a code; and a password reset still asks for the second step.
 import { randomUUID } from "node:crypto";
 import { expect, test, type Page, type TestInfo } from "@playwright/test";
+import { amrOf, logOut, watchProblems } from "./checks";
 import { env } from "./env";
 import { linkIn, noMailServer, waitForMail } from "./mail";
 import { newPatient, register, type Patient } from "./patients";
 import { keepScreenshot } from "./screenshots";
 import { totp, wrongCode } from "./totp";
 import { watchApi } from "./traffic";
-
-/** CSP violations and script errors (4xx answers are expected here, and logged by Chromium). */
-function watchProblems(page: Page): string[] {
-  const problems: string[] = [];
-  page.on("console", (message) => {
-    if (message.text().includes("Content Security Policy")) problems.push(message.text());
-  });
-  page.on("pageerror", (error) => problems.push(error.message));
-  return problems;
-}
 
 /**
  * "Set up" on the profile, as a patient with an authenticator app does it: scan (here: read)
@@ -59,11 +50,6 @@ async function turnOnCodes(page: Page, testInfo?: TestInfo): Promise<{ secret: s
   return { secret, recoveryCodes };
 }
 
-async function logOut(page: Page): Promise<void> {
-  await page.getByTestId("logout").click();
-  await expect(page.getByTestId("notice")).toHaveText("You are logged out.");
-}
-
 /** The right password: the second step, and no token of any kind in the tab yet. */
 async function passwordStep(page: Page, patient: Patient): Promise<void> {
   const form = page.getByTestId("login-form");
@@ -73,12 +59,6 @@ async function passwordStep(page: Page, patient: Patient): Promise<void> {
   await expect(page.getByTestId("second-step-form")).toBeVisible();
   await expect(page.getByTestId("profile")).toHaveCount(0);
   expect(await page.evaluate(() => sessionStorage.length + localStorage.length)).toBe(0);
-}
-
-/** The `amr` claim of an access token (its payload is base64url JSON). */
-function amrOf(accessToken: string): unknown {
-  const payload = accessToken.split(".")[1] ?? "";
-  return (JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { amr?: unknown }).amr;
 }
 
 test("a patient turns on authenticator-app codes, then signs in with the password and a code, or a recovery code", async ({ page }, testInfo) => {

@@ -10,6 +10,19 @@ import { h } from "../dom";
  */
 export type Outcome = null | string | ErrorBody;
 
+/** What an action answers: the server's answer, or what to show instead (see Outcome). */
+export type Answer<T> = { ok: T } | Outcome;
+
+export function isOk<T>(answer: Answer<T>): answer is { ok: T } {
+  return typeof answer === "object" && answer !== null && "ok" in answer;
+}
+
+export function cancelButton(go: () => void): HTMLButtonElement {
+  const button = h("button", { type: "button", class: "link" }, "Cancel");
+  button.addEventListener("click", go);
+  return button;
+}
+
 export function field(label: string, name: string, type: string, autocomplete: string, required = true): HTMLElement {
   return h("label", {}, label, h("input", { name, type, autocomplete, required }));
 }
@@ -18,7 +31,7 @@ export function field(label: string, name: string, type: string, autocomplete: s
  * A field for a one-time code: never spell-checked or capitalised; an app code brings up the
  * digits on a phone and can be filled in by the phone's own code autofill.
  */
-export function codeField(label: string, name: string, kind: "app" | "recovery" | "either"): HTMLElement {
+export function codeField(label: string, name: string, kind: "app" | "recovery" | "either", required = true): HTMLElement {
   return h(
     "label",
     {},
@@ -30,7 +43,7 @@ export function codeField(label: string, name: string, kind: "app" | "recovery" 
       inputmode: kind === "app" ? "numeric" : undefined,
       spellcheck: "false",
       autocapitalize: "none",
-      required: true,
+      required,
     }),
   );
 }

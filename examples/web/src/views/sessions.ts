@@ -13,7 +13,7 @@ export function sessionsView(sessions: DeviceSession[], endSession: (sessionId: 
         "span",
         { class: "muted" },
         ` — signed in ${formatDateTime(session.created_at)}` +
-          (session.amr.includes("otp") ? " with a second step" : "") +
+          signedInWith(session.amr) +
           `, last used ${formatDateTime(session.last_used_at)}` +
           (session.ip ? ` from ${session.ip}` : ""),
       ),
@@ -25,6 +25,12 @@ export function sessionsView(sessions: DeviceSession[], endSession: (sessionId: 
     h("h2", {}, "Where you are signed in"),
     h("ul", {}, ...sessions.map(item)),
   );
+}
+
+/** How the session began (its `amr`): a passkey alone, or a second step after the password. */
+function signedInWith(amr: readonly string[]): string {
+  if (amr.includes("hwk")) return amr.includes("pwd") ? " with a second step (a passkey)" : " with a passkey";
+  return amr.includes("otp") ? " with a second step" : "";
 }
 
 function endButton(sessionId: string, endSession: (sessionId: string) => void): HTMLElement {

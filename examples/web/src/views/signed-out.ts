@@ -1,7 +1,8 @@
-// Log in and register: two forms, and the way to a new password. Each action answers what to
-// show (see Outcome), or null on success.
+// Log in and register: two forms, the way to a new password, and signing in with a passkey
+// alone. Each action answers what to show (see Outcome), or null on success.
 import type { LoginRequest, RegisterRequest } from "@patient-auth/client";
 import { formText, h } from "../dom";
+import { describeError } from "../errors";
 import { field, withSubmit, type Outcome } from "./forms";
 
 export interface SignedOutActions {
@@ -9,6 +10,8 @@ export interface SignedOutActions {
   register(request: RegisterRequest): Promise<Outcome>;
   /** Opens the "Forgot password?" form, with the address typed so far (or ""). */
   forgotPassword(email: string): void;
+  /** Signs in with a passkey alone (the browser asks which); null when this browser has no passkeys. */
+  passkey: (() => Promise<Outcome>) | null;
 }
 
 export function signedOutView(notice: string | null, actions: SignedOutActions): HTMLElement {
@@ -16,7 +19,12 @@ export function signedOutView(notice: string | null, actions: SignedOutActions):
     "div",
     { class: "signed-out" },
     notice ? h("p", { class: "notice", "data-testid": "notice" }, notice) : null,
-    h("div", { class: "columns" }, loginForm(actions), registerForm(actions)),
+    h(
+      "div",
+      { class: "columns" },
+      h("div", { class: "stack" }, loginForm(actions), actions.passkey ? passkeyLogin(actions.passkey) : null),
+      registerForm(actions),
+    ),
   );
 }
 
@@ -40,6 +48,27 @@ function loginForm(actions: SignedOutActions): HTMLElement {
     const password = formText(form, "password");
     return actions.login(identifier.includes("@") ? { email: identifier, password } : { username: identifier, password });
   });
+}
+
+/** A button beside the log-in form, not in it: nothing is typed, and that form keeps its one alert. */
+function passkeyLogin(signIn: () => Promise<Outcome>): HTMLElement {
+  const button = h("button", { type: "button", class: "secondary", "data-testid": "passkey-login" }, "Sign in with a passkey");
+  const problem = h("p", { class: "error", role: "alert", "data-testid": "passkey-login-problem" });
+  button.addEventListener("click", () => {
+    button.disabled = true;
+    problem.textContent = "";
+    void signIn().then((outcome) => {
+      button.disabled = false;
+      problem.textContent = outcome === null ? "" : typeof outcome === "string" ? outcome : describeError(outcome);
+    });
+  });
+  return h(
+    "div",
+    { class: "card passkey-login" },
+    h("p", { class: "muted" }, "Added a passkey that signs you in on its own? No email or password needed."),
+    h("div", { class: "actions" }, button),
+    problem,
+  );
 }
 
 function registerForm(actions: SignedOutActions): HTMLElement {

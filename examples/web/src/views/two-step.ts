@@ -1,13 +1,12 @@
 // "Two-step sign-in" on the profile: whether authenticator-app codes are on (GET /auth/mfa), and
 // the ways to set them up (the QR code and the secret, then a code to confirm, then the ten
 // recovery codes, shown once), to turn them off, and to get new recovery codes (both with the
-// password and a fresh code).
+// password and a fresh code, or a passkey's answer when the account has passkeys). Passkeys
+// themselves are added and removed in their own section (passkeys.ts).
 import type { MfaChangeRequest, MfaStatus, RecoveryCodes, SecondFactor, TotpSetup } from "@patient-auth/client";
 import { formText, h } from "../dom";
-import { codeField, field, withSubmit, type Outcome } from "./forms";
-
-/** What an action answers: the server's answer, or what to show instead (see Outcome). */
-export type Answer<T> = { ok: T } | Outcome;
+import { cancelButton, codeField, field, isOk, withSubmit, type Answer, type Outcome } from "./forms";
+import { recoveryCodesBlock } from "./recovery-codes";
 
 export interface TwoStepActions {
   status(): Promise<Answer<MfaStatus>>;
@@ -17,6 +16,8 @@ export interface TwoStepActions {
   newRecoveryCodes(request: MfaChangeRequest): Promise<Answer<RecoveryCodes>>;
   /** What the patient typed as "a code from the app or a recovery code", as the field it belongs in. */
   secondFactor(typed: string): SecondFactor;
+  /** One of the patient's passkeys answers (the browser asks), as the fresh factor of a change. */
+  passkey(): Promise<Answer<SecondFactor>>;
 }
 
 export interface TwoStepSection {
@@ -30,6 +31,8 @@ export function twoStepSection(initial: MfaStatus, actions: TwoStepActions): Two
   // False while the patient is setting up or reading recovery codes: a reload of the page's
   // data (Reload, ending a session) must not take those away.
   let resting = true;
+  // The status last shown: what the recovery codes stand in for.
+  let latest = initial;
 
   const render = (atRest: boolean, ...children: Node[]): void => {
     resting = atRest;
@@ -38,7 +41,19 @@ export function twoStepSection(initial: MfaStatus, actions: TwoStepActions): Two
 
   /** Off or on, with what can be done from there; `notice` says what just happened. */
   const showStatus = (status: MfaStatus, notice: string | null = null): void => {
+    latest = status;
     const said = notice ? h("p", { class: "notice", role: "status", "data-testid": "two-step-notice" }, notice) : null;
+    const left = status.recovery_codes_left;
+    const codesLeft = (): HTMLElement =>
+      h(
+        "p",
+        { class: left <= 3 ? "notice problem" : "muted", "data-testid": "recovery-codes-left" },
+        `Recovery codes left: ${left}.`,
+        left <= 3 ? ` Make new ones before you run out: without your ${status.totp ? "phone" : "passkeys"}, they are the only way in.` : "",
+      );
+    const formSlot = h("div", {});
+    const newCodes = h("button", { type: "button", class: "secondary", "data-testid": "two-step-new-codes" }, "New recovery codes");
+    newCodes.addEventListener("click", () => formSlot.replaceChildren(newCodesForm(formSlot, status)));
     if (!status.totp) {
       const setUp = h("button", { type: "button", "data-testid": "two-step-setup" }, "Set up");
       const problem = alert();
@@ -52,6 +67,23 @@ export function twoStepSection(initial: MfaStatus, actions: TwoStepActions): Two
           problem.textContent = shown === null ? "" : typeof shown === "string" ? shown : shown.message;
         });
       });
+      if (status.passkeys > 0) {
+        return render(
+          true,
+          ...nodes(said),
+          h(
+            "p",
+            { "data-testid": "two-step-status", "data-state": "passkeys" },
+            h("strong", {}, "On, with passkeys."),
+            " After your password, we ask for one of your passkeys (see Passkeys below).",
+          ),
+          codesLeft(),
+          h("p", { class: "muted" }, "You can also use a six-digit code from an authenticator app on your phone as your second step."),
+          h("div", { class: "actions" }, setUp, newCodes),
+          problem,
+          formSlot,
+        );
+      }
       return render(
         true,
         ...nodes(said),
@@ -66,12 +98,8 @@ export function twoStepSection(initial: MfaStatus, actions: TwoStepActions): Two
         problem,
       );
     }
-    const left = status.recovery_codes_left;
-    const newCodes = h("button", { type: "button", class: "secondary", "data-testid": "two-step-new-codes" }, "New recovery codes");
     const turnOff = h("button", { type: "button", class: "secondary", "data-testid": "two-step-turn-off" }, "Turn off");
-    const formSlot = h("div", {});
-    newCodes.addEventListener("click", () => formSlot.replaceChildren(newCodesForm(formSlot)));
-    turnOff.addEventListener("click", () => formSlot.replaceChildren(turnOffForm(formSlot)));
+    turnOff.addEventListener("click", () => formSlot.replaceChildren(turnOffForm(formSlot, status)));
     render(
       true,
       ...nodes(said),
@@ -79,14 +107,11 @@ export function twoStepSection(initial: MfaStatus, actions: TwoStepActions): Two
         "p",
         { "data-testid": "two-step-status", "data-state": "on" },
         h("strong", {}, "On."),
-        " After your password, we ask for a code from your authenticator app.",
+        status.passkeys > 0
+          ? " After your password, we ask for a code from your authenticator app, or one of your passkeys."
+          : " After your password, we ask for a code from your authenticator app.",
       ),
-      h(
-        "p",
-        { class: left <= 3 ? "notice problem" : "muted", "data-testid": "recovery-codes-left" },
-        `Recovery codes left: ${left}.`,
-        left <= 3 ? " Make new ones before you run out: without your phone, they are the only way in." : "",
-      ),
+      codesLeft(),
       h("div", { class: "actions" }, newCodes, turnOff),
       formSlot,
     );
@@ -103,7 +128,10 @@ export function twoStepSection(initial: MfaStatus, actions: TwoStepActions): Two
     withSubmit(form, async () => {
       const answer = await actions.confirm(formText(form, "code").replace(/\s+/g, ""));
       if (isOk(answer)) {
-        showRecoveryCodes(answer.ok, "Two-step sign-in is on.");
+        // The server makes new recovery codes here even when a passkey brought some already.
+        const notice =
+          latest.passkeys > 0 ? "Authenticator-app codes are on. These recovery codes replace the ones you had: those no longer work." : "Two-step sign-in is on.";
+        showRecoveryCodes(answer.ok, notice, true);
         return null;
       }
       return settled(answer, "That code is not right. Enter the code your app shows now (is the phone's clock right?).");
@@ -139,67 +167,75 @@ export function twoStepSection(initial: MfaStatus, actions: TwoStepActions): Two
   };
 
   /** Shown this once (the server keeps only hashes); the patient says when they have them. */
-  const showRecoveryCodes = (codes: RecoveryCodes, notice: string): void => {
-    const saved = h("button", { type: "button", "data-testid": "recovery-codes-saved" }, "I have saved them");
-    saved.addEventListener("click", () => void refresh());
-    render(
-      false,
-      h("p", { class: "notice", role: "status", "data-testid": "two-step-notice" }, notice),
-      h("h3", {}, "Your recovery codes"),
-      h(
-        "p",
-        {},
-        "If you lose your phone, each of these codes signs you in once instead of the app. " +
-          "Print them or write them down, and keep them somewhere safe: they are shown only now.",
-      ),
-      h("ul", { class: "recovery-codes", "data-testid": "recovery-codes" }, ...codes.recovery_codes.map((code) => h("li", {}, h("code", {}, code)))),
-      h("div", { class: "actions" }, saved),
-    );
-    saved.focus();
+  const showRecoveryCodes = (codes: RecoveryCodes, notice: string, app: boolean): void => {
+    const lost = !app
+      ? "If you lose your passkeys, each of these codes signs you in once instead."
+      : latest.passkeys > 0
+        ? "If you lose your phone and your passkeys, each of these codes signs you in once instead."
+        : "If you lose your phone, each of these codes signs you in once instead of the app.";
+    const block = recoveryCodesBlock(codes.recovery_codes, lost, () => void refresh());
+    render(false, h("p", { class: "notice", role: "status", "data-testid": "two-step-notice" }, notice), ...block.nodes);
+    block.focus();
   };
 
-  /** The password and a fresh code (or a recovery code) for a change to the second step. */
+  /**
+   * The password and a fresh factor for a change to the second step: a code from the app or a
+   * recovery code, or (the code left empty, on an account with passkeys) a passkey's answer.
+   */
   const changeForm = (
     slot: HTMLElement,
+    status: MfaStatus,
     testid: string,
     title: string,
     explanation: string,
     submitLabel: string,
     submit: (request: MfaChangeRequest) => Promise<Outcome>,
   ): HTMLFormElement => {
+    const withPasskey = status.passkeys > 0;
     const form = h(
       "form",
       { class: "inset", "data-testid": testid, novalidate: true },
       h("h3", {}, title),
       h("p", { class: "muted" }, explanation),
       field("Password", "password", "password", "current-password"),
-      codeField("Code from your authenticator app, or a recovery code", "code", "either"),
+      codeField(status.totp ? "Code from your authenticator app, or a recovery code" : "Recovery code", "code", status.totp ? "either" : "recovery", !withPasskey),
+      withPasskey ? h("p", { class: "muted" }, "Leave the code empty to confirm with one of your passkeys instead.") : null,
       h("div", { class: "actions" }, h("button", { type: "submit" }, submitLabel), cancelButton(() => slot.replaceChildren())),
     );
-    const rejected = "The password or the code is not right. Each code works once: if you have just used one, wait for the next.";
-    return withSubmit(form, async () =>
-      settled(await submit({ password: formText(form, "password"), ...actions.secondFactor(formText(form, "code")) }), rejected),
-    );
+    return withSubmit(form, async () => {
+      const typed = formText(form, "code");
+      const factor = withPasskey && typed.trim() === "" ? await actions.passkey() : { ok: actions.secondFactor(typed) };
+      if (!isOk(factor)) return settled(factor);
+      const rejected =
+        factor.ok.passkey === undefined
+          ? "The password or the code is not right. Each code works once: if you have just used one, wait for the next."
+          : "The password is not right, or that passkey is not one of this account's.";
+      return settled(await submit({ password: formText(form, "password"), ...factor.ok }), rejected);
+    });
   };
 
-  const turnOffForm = (slot: HTMLElement): HTMLFormElement =>
+  const turnOffForm = (slot: HTMLElement, status: MfaStatus): HTMLFormElement =>
     changeForm(
       slot,
+      status,
       "two-step-turn-off-form",
-      "Turn off two-step sign-in",
-      "Your password alone will sign you in, and your recovery codes stop working.",
+      status.passkeys > 0 ? "Turn off authenticator-app codes" : "Turn off two-step sign-in",
+      status.passkeys > 0
+        ? "Your passkeys stay your second step, and your recovery codes keep working."
+        : "Your password alone will sign you in, and your recovery codes stop working.",
       "Turn off",
       async (request) => {
         const answer = await actions.turnOff(request);
         if (!isOk(answer)) return answer;
-        showStatus({ totp: false, recovery_codes_left: 0 }, "Two-step sign-in is off.");
+        await refresh(status.passkeys > 0 ? "Authenticator-app codes are off: your passkeys are still your second step." : "Two-step sign-in is off.");
         return null;
       },
     );
 
-  const newCodesForm = (slot: HTMLElement): HTMLFormElement =>
+  const newCodesForm = (slot: HTMLElement, status: MfaStatus): HTMLFormElement =>
     changeForm(
       slot,
+      status,
       "two-step-new-codes-form",
       "New recovery codes",
       "Ten new codes replace the ones you have: those stop working.",
@@ -207,7 +243,7 @@ export function twoStepSection(initial: MfaStatus, actions: TwoStepActions): Two
       async (request) => {
         const answer = await actions.newRecoveryCodes(request);
         if (!isOk(answer)) return answer;
-        showRecoveryCodes(answer.ok, "Your old recovery codes no longer work.");
+        showRecoveryCodes(answer.ok, "Your old recovery codes no longer work.", latest.totp);
         return null;
       },
     );
@@ -246,10 +282,6 @@ export function twoStepSection(initial: MfaStatus, actions: TwoStepActions): Two
   };
 }
 
-function isOk<T>(answer: Answer<T>): answer is { ok: T } {
-  return typeof answer === "object" && answer !== null && "ok" in answer;
-}
-
 /**
  * The server's QR code as an image: an SVG in an <img> is a picture only (no script in it runs,
  * nothing it links to loads, and it never becomes part of this page), which the CSP allows with
@@ -275,12 +307,6 @@ function grouped(secret: string): string {
 
 function alert(): HTMLElement {
   return h("p", { class: "error", role: "alert" });
-}
-
-function cancelButton(go: () => void): HTMLButtonElement {
-  const button = h("button", { type: "button", class: "link" }, "Cancel");
-  button.addEventListener("click", go);
-  return button;
 }
 
 function nodes(node: Node | null): Node[] {
