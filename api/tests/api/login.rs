@@ -1,6 +1,6 @@
 //! `POST /auth/login`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
@@ -49,20 +49,23 @@ async fn an_unknown_account_and_a_wrong_password_are_indistinguishable(app: Test
 /// verification too (the Flask backend answered it at once, which told accounts apart).
 async fn an_unknown_account_costs_a_password_verification(app: TestApp) {
     app.registered("timed@example.com").await;
-    let mut wrong = Vec::new();
-    let mut unknown = Vec::new();
-    for _ in 0..5 {
+    // The quickest of seven of each, alternating: the tests beside this one (and, on the TDS
+    // server, its translation) only ever add time, so a minimum shows each path's own cost
+    // where a median of a few still carried the neighbours' load.
+    let (mut wrong, mut unknown) = (Duration::MAX, Duration::MAX);
+    for _ in 0..7 {
         let start = Instant::now();
-        app.login("timed@example.com", "not-the-password").await;
-        wrong.push(start.elapsed());
+        let reply = app.login("timed@example.com", "not-the-password").await;
+        wrong = wrong.min(start.elapsed());
+        assert_eq!(reply.status, 401, "{}", reply.text);
         let start = Instant::now();
-        app.login("nobody-here@example.com", "not-the-password")
+        let reply = app
+            .login("nobody-here@example.com", "not-the-password")
             .await;
-        unknown.push(start.elapsed());
+        unknown = unknown.min(start.elapsed());
+        assert_eq!(reply.status, 401, "{}", reply.text);
     }
-    wrong.sort();
-    unknown.sort();
-    let (wrong, unknown) = (wrong[2].as_secs_f64(), unknown[2].as_secs_f64());
+    let (wrong, unknown) = (wrong.as_secs_f64(), unknown.as_secs_f64());
     assert!(
         unknown > wrong * 0.5,
         "unknown account took {unknown:.4}s, wrong password {wrong:.4}s"
