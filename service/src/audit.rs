@@ -114,6 +114,10 @@ pub enum LoginFailure {
     UnknownPasskey,
     /// A passkey sign-in's answer was wrong, or the passkey is not set to sign in alone.
     PasskeyRefused,
+    /// A passkey signed rightly, but its signature counter did not go up: a copy of the key
+    /// may be in use (WebAuthn's "authenticator may be cloned" signal). Also the reason of an
+    /// `mfa_failed` event.
+    PasskeyCounterWentBack,
 }
 
 impl LoginFailure {
@@ -125,6 +129,7 @@ impl LoginFailure {
             Self::EmailNotVerified => "email_not_verified",
             Self::UnknownPasskey => "unknown_passkey",
             Self::PasskeyRefused => "passkey_refused",
+            Self::PasskeyCounterWentBack => "passkey_counter_went_back",
         }
     }
 }
@@ -176,6 +181,14 @@ impl<'a> AuditEntry<'a> {
             patient_id: Some(patient_id),
             session_id: Some(session_id),
             reason: Some(LoginFailure::WrongPassword.code()),
+        }
+    }
+
+    /// The same event, with why it failed.
+    pub(crate) fn because(self, failure: LoginFailure) -> Self {
+        Self {
+            reason: Some(failure.code()),
+            ..self
         }
     }
 
@@ -320,8 +333,20 @@ mod tests {
             AuditAction::MfaFailed,
             AuditAction::RecoveryCodeUsed,
             AuditAction::MfaReset,
+            AuditAction::PasskeyAdded,
+            AuditAction::PasskeyRemoved,
         ] {
             assert!(action.code().len() <= 32, "{action:?}");
+        }
+        for failure in [
+            LoginFailure::UnknownAccount,
+            LoginFailure::WrongPassword,
+            LoginFailure::EmailNotVerified,
+            LoginFailure::UnknownPasskey,
+            LoginFailure::PasskeyRefused,
+            LoginFailure::PasskeyCounterWentBack,
+        ] {
+            assert!(failure.code().len() <= 32, "{failure:?}");
         }
     }
 }

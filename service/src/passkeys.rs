@@ -15,6 +15,7 @@ use secrecy::SecretString;
 use webauthn_rs::prelude::{
     CreationChallengeResponse, CredentialID, DiscoverableKey, Passkey as Credential,
     PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Uuid,
+    WebauthnError,
 };
 use webauthn_rs_proto::{AuthenticatorSelectionCriteria, ResidentKeyRequirement};
 
@@ -26,7 +27,9 @@ use crate::mail::Notice;
 use crate::mfa::ceremony::{self, CeremonyState};
 use crate::password::Verification;
 use crate::profile;
-use crate::second_factor::{confirmed_totp, drop_recovery_codes_if_last, passkey_count};
+use crate::second_factor::{
+    confirmed_totp, drop_recovery_codes_if_last, passkey_count, FactorCheck,
+};
 use crate::sessions;
 use crate::tokens::{sha256_hex, Amr};
 use crate::validation::FieldErrors;
@@ -376,11 +379,18 @@ impl AuthService {
         ) {
             Ok(result) if row.passwordless => result,
             outcome => {
-                if let Err(e) = outcome {
-                    log::info!("patient {patient_id}: passkey sign-in refused: {e}");
-                }
-                let entry =
-                    AuditEntry::login_failed(Some(patient_id), LoginFailure::PasskeyRefused);
+                let failure = match outcome {
+                    Err(WebauthnError::CredentialPossibleCompromise) => {
+                        log_counter_went_back(patient_id);
+                        LoginFailure::PasskeyCounterWentBack
+                    }
+                    Err(e) => {
+                        log::info!("patient {patient_id}: passkey sign-in refused: {e}");
+                        LoginFailure::PasskeyRefused
+                    }
+                    Ok(_) => LoginFailure::PasskeyRefused,
+                };
+                let entry = AuditEntry::login_failed(Some(patient_id), failure);
                 audit::record(db, entry, client, now).await?;
                 return Err(ServiceError::PasskeyRejected);
             }
@@ -424,13 +434,17 @@ impl AuthService {
         credential: &PublicKeyCredential,
         state: &webauthn_rs::prelude::PasskeyAuthentication,
         now: DateTime<Utc>,
-    ) -> Result<bool, ServiceError> {
+    ) -> Result<FactorCheck, ServiceError> {
         let webauthn = self.mfa().relying_party.webauthn();
         let result = match webauthn.finish_passkey_authentication(credential, state) {
             Ok(result) => result,
+            Err(WebauthnError::CredentialPossibleCompromise) => {
+                log_counter_went_back(patient_id);
+                return Ok(FactorCheck::CounterWentBack);
+            }
             Err(e) => {
                 log::info!("patient {patient_id}: passkey answer refused: {e}");
-                return Ok(false);
+                return Ok(FactorCheck::Refused);
             }
         };
         let Some(row) = Passkey::find()
@@ -439,12 +453,12 @@ impl AuthService {
             .one(txn)
             .await?
         else {
-            return Ok(false);
+            return Ok(FactorCheck::Refused);
         };
         let mut stored = credential_of(&row)?;
         stored.update_credential(&result);
         save_use(txn, &row, &stored, now).await?;
-        Ok(true)
+        Ok(FactorCheck::Accepted)
     }
 
     /// Assertion options over the patient's passkeys.
@@ -507,6 +521,14 @@ async fn save_use<C: ConnectionTrait>(
         .exec(txn)
         .await?;
     Ok(())
+}
+
+/// Tells operators (the log beside the audit trail) that a passkey may have been copied.
+fn log_counter_went_back(patient_id: i32) {
+    log::warn!(
+        "patient {patient_id}: a passkey signed with a counter that did not go up (a copy of \
+         the key may be in use); refused"
+    );
 }
 
 /// The stored credential of a row.

@@ -13,7 +13,7 @@ use sea_orm::{
 use secrecy::{ExposeSecret, SecretString};
 use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential};
 
-use crate::audit::{self, AuditAction, AuditEntry};
+use crate::audit::{self, AuditAction, AuditEntry, LoginFailure};
 use crate::auth::{AuthService, AuthenticatedPatient, ClientInfo, TokenGrant};
 use crate::error::ServiceError;
 use crate::lookup::patient_by_email;
@@ -38,6 +38,43 @@ pub struct MfaConfig {
     pub relying_party: RelyingParty,
     /// How long a passkey ceremony's options may be answered (5 minutes).
     pub ceremony_lifetime: Duration,
+}
+
+/// What checking a second factor found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FactorCheck {
+    /// Right and unused; now used up.
+    Accepted,
+    /// Wrong, used already, or not the patient's.
+    Refused,
+    /// A passkey's signature was right but its counter did not go up: a copy of the key may be
+    /// in use. Refused, and recorded as such.
+    CounterWentBack,
+}
+
+impl FactorCheck {
+    /// Whether the factor was accepted.
+    fn accepted(self) -> bool {
+        self == Self::Accepted
+    }
+
+    /// The `mfa_failed` event for this refusal, with its reason when it has one.
+    fn failure(self, entry: AuditEntry<'_>) -> AuditEntry<'_> {
+        match self {
+            Self::CounterWentBack => entry.because(LoginFailure::PasskeyCounterWentBack),
+            Self::Accepted | Self::Refused => entry,
+        }
+    }
+}
+
+impl From<bool> for FactorCheck {
+    fn from(accepted: bool) -> Self {
+        if accepted {
+            Self::Accepted
+        } else {
+            Self::Refused
+        }
+    }
 }
 
 /// What an authenticator app is set up with.
@@ -338,12 +375,12 @@ impl AuthService {
         let now = self.clock().now();
         let ceremony = self.take_assertion(db, patient_id, &proof, now).await?;
         let txn = db.begin().await?;
-        if !self
+        let check = self
             .accept_factor(&txn, patient_id, &proof, ceremony, now)
-            .await?
-        {
+            .await?;
+        if !check.accepted() {
             drop(txn);
-            let entry = AuditEntry::account(AuditAction::MfaFailed, patient_id);
+            let entry = check.failure(AuditEntry::account(AuditAction::MfaFailed, patient_id));
             audit::record(db, entry, client, now).await?;
             return Err(ServiceError::SecondFactorRejected);
         }
@@ -498,21 +535,21 @@ impl AuthService {
         proof: &SecondFactorProof,
         ceremony: Option<PasskeyAuthentication>,
         now: DateTime<Utc>,
-    ) -> Result<bool, ServiceError> {
+    ) -> Result<FactorCheck, ServiceError> {
         match proof {
             SecondFactorProof::Passkey(assertion) => {
                 let Some(state) = ceremony else {
-                    return Ok(false);
+                    return Ok(FactorCheck::Refused);
                 };
                 self.accept_passkey(txn, patient_id, &assertion.credential, &state, now)
                     .await
             }
             SecondFactorProof::Code(code) => {
                 let Some(enrolled) = confirmed_totp(txn, patient_id).await? else {
-                    return Ok(false);
+                    return Ok(FactorCheck::Refused);
                 };
                 let Ok(step) = self.matching_step(&enrolled, code, now) else {
-                    return Ok(false);
+                    return Ok(FactorCheck::Refused);
                 };
                 // Each step once: a code seen (or replayed) is refused for the rest of its window.
                 let updated = MfaTotp::update_many()
@@ -525,12 +562,12 @@ impl AuthService {
                     )
                     .exec(txn)
                     .await?;
-                Ok(updated.rows_affected == 1)
+                Ok(FactorCheck::from(updated.rows_affected == 1))
             }
             SecondFactorProof::RecoveryCode(code) => {
                 let Some(hash) = recovery_codes::hash(&self.mfa().secret_box, code.expose_secret())
                 else {
-                    return Ok(false);
+                    return Ok(FactorCheck::Refused);
                 };
                 let updated = MfaRecoveryCode::update_many()
                     .col_expr(mfa_recovery_code::Column::UsedAt, Expr::value(now))
@@ -539,7 +576,7 @@ impl AuthService {
                     .filter(mfa_recovery_code::Column::UsedAt.is_null())
                     .exec(txn)
                     .await?;
-                Ok(updated.rows_affected == 1)
+                Ok(FactorCheck::from(updated.rows_affected == 1))
             }
         }
     }
@@ -589,9 +626,13 @@ impl AuthService {
         let factor = self
             .accept_factor(&txn, who.patient_id, proof, ceremony, now)
             .await?;
-        if verification == Verification::Mismatch || !factor {
+        if verification == Verification::Mismatch || !factor.accepted() {
             drop(txn);
-            let entry = AuditEntry::new(AuditAction::MfaFailed, who.patient_id, &who.session_id);
+            let entry = factor.failure(AuditEntry::new(
+                AuditAction::MfaFailed,
+                who.patient_id,
+                &who.session_id,
+            ));
             audit::record(db, entry, client, now).await?;
             // The caller is signed in: which one was wrong tells no more than a password change.
             return Err(if verification == Verification::Mismatch {

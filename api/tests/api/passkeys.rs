@@ -317,6 +317,15 @@ async fn a_passkey_is_the_second_step_of_a_password_login(app: TestApp) {
         "a cloned key's counter gives it away: {}",
         refused.text
     );
+    assert_eq!(
+        app.sql_count(
+            "SELECT COUNT(*) FROM audit_events WHERE event = 'mfa_failed' \
+             AND reason = 'passkey_counter_went_back'"
+        )
+        .await,
+        1,
+        "the copy is recorded as such; the replays before it are plain failures"
+    );
 
     // A second-factor passkey does not sign in alone.
     let alone = sign_in_alone(&app, &mut passkey, ORIGIN).await;
@@ -406,6 +415,12 @@ async fn a_passwordless_passkey_signs_in_alone(app: TestApp) {
     assert_eq!(unverified.status, 401, "{}", unverified.text);
     passkey.verifies_user = true;
 
+    // A copy of the key, whose counter is behind the real one's, is refused and recorded as
+    // what it may be.
+    let mut clone = passkey.clone_at_counter(0);
+    let cloned = sign_in_alone(&app, &mut clone, ORIGIN).await;
+    assert_eq!(cloned.status, 401, "{}", cloned.text);
+
     // With a passkey on, the password alone no longer signs in.
     let (_, methods) = password_step(&app, email).await;
     assert_eq!(methods, json!(["recovery_code", "webauthn"]));
@@ -416,6 +431,15 @@ async fn a_passwordless_passkey_signs_in_alone(app: TestApp) {
         )
         .await,
         1
+    );
+    assert_eq!(
+        app.sql_count(
+            "SELECT COUNT(*) FROM audit_events WHERE event = 'login_failed' \
+             AND reason = 'passkey_counter_went_back'"
+        )
+        .await,
+        1,
+        "only the copy's answer is recorded as a counter that went back"
     );
 }
 
