@@ -243,6 +243,22 @@ async fn a_passkey_is_the_second_step_of_a_password_login(app: TestApp) {
 
     let (mfa_token, methods) = password_step(&app, email).await;
     assert_eq!(methods, json!(["recovery_code", "webauthn"]));
+    // The passkey routes are Bearer routes: the mfa_token is no access token there either.
+    let listed = app.get_with_token("/auth/passkeys", &mfa_token).await;
+    assert_eq!((listed.status, listed.error()), (401, "invalid_token"));
+    for path in [
+        "/auth/passkeys/register/options",
+        "/auth/passkeys/register",
+        "/auth/passkeys/assertion-options",
+        "/auth/passkeys/remove",
+    ] {
+        let refused = post_auth(&app, path, &mfa_token, json!({"password": PASSWORD})).await;
+        assert_eq!(
+            (refused.status, refused.error()),
+            (401, "invalid_token"),
+            "{path}"
+        );
+    }
     let options = app
         .post_json(
             "/auth/mfa/passkey/options",
